@@ -12,8 +12,10 @@ use crate::{Error, RiskTier, Sensitivity, Timestamp};
 pub const PROTECTED_ALIASES: &[&str] = &["production"];
 
 /// Where an asset comes from.
+/// In JSON it is the same text as on the command line: `internal`, `hub:URL`,
+/// `vendor:NAME`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "ref", rename_all = "kebab-case")]
+#[serde(into = "String", try_from = "String")]
 pub enum Source {
     Internal,
     /// A model hub, with the URL of the repository.
@@ -54,8 +56,21 @@ impl Source {
     }
 }
 
+impl From<Source> for String {
+    fn from(s: Source) -> String {
+        s.label()
+    }
+}
+
+impl TryFrom<String> for Source {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        Source::parse(&s)
+    }
+}
+
 /// One artifact file of a model version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Artifact {
     /// Path as given at registration (informative; identity is the digest).
     pub path: String,
@@ -65,7 +80,7 @@ pub struct Artifact {
 }
 
 /// An immutable model version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ModelVersion {
     pub name: String,
     pub version: String,
@@ -75,14 +90,18 @@ pub struct ModelVersion {
     pub owner: String,
     pub tier: RiskTier,
     pub sensitivity: Sensitivity,
+    #[schema(value_type = String, example = "internal")]
     pub source: Source,
     pub ai_system: Option<String>,
     pub registered_by: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub registered_at: Timestamp,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_review_at: Option<Timestamp>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub review_due: Timestamp,
 }
 
@@ -101,7 +120,7 @@ impl ModelVersion {
 }
 
 /// An immutable dataset version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dataset {
     pub name: String,
     pub version: String,
@@ -112,22 +131,27 @@ pub struct Dataset {
     /// `csv`, `parquet`, `jsonl` or `other`.
     pub format: String,
     /// Columns and types, when the format has them.
+    #[schema(value_type = Object)]
     pub schema: serde_json::Value,
     pub owner: String,
     pub sensitivity: Sensitivity,
+    #[schema(value_type = String, example = "internal")]
     pub source: Source,
     pub ai_system: Option<String>,
     pub registered_by: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub registered_at: Timestamp,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_review_at: Option<Timestamp>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub review_due: Timestamp,
 }
 
 /// A dataset version used to build a model version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LineageEdge {
     pub dataset: String,
     pub dataset_version: String,
@@ -137,11 +161,12 @@ pub struct LineageEdge {
     pub how: String,
     pub recorded_by: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub recorded_at: Timestamp,
 }
 
 /// An inference endpoint: what the gateway will serve.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Endpoint {
     pub name: String,
     pub model: String,
@@ -152,11 +177,12 @@ pub struct Endpoint {
     pub ai_system: Option<String>,
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
 /// An AI system (use case): the governed unit grouping models, datasets and endpoints.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AiSystem {
     pub name: String,
     /// The accountable owner.
@@ -164,19 +190,21 @@ pub struct AiSystem {
     pub description: String,
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Team {
     pub name: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
 /// Status of the security questionnaire sent to a vendor.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display, strum::EnumString, strum::EnumIter,
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, strum::Display, strum::EnumString, strum::EnumIter,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -188,7 +216,7 @@ pub enum VendorQuestionnaire {
     Rejected,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Vendor {
     pub name: String,
     /// Where its models or data come from (a hub organisation, a URL, a contract).
@@ -196,15 +224,17 @@ pub struct Vendor {
     pub licence: String,
     pub questionnaire: VendorQuestionnaire,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_review_at: Option<Timestamp>,
     pub notes: String,
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
 /// A governance review of a model or dataset version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Review {
     pub id: String,
     /// `model` or `dataset`.
@@ -214,14 +244,16 @@ pub struct Review {
     pub reviewer: String,
     pub notes: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub reviewed_at: Timestamp,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub next_due: Timestamp,
 }
 
 /// One move of an alias: who moved it, and from which version, so that rollback
 /// has a previous version to return to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AliasMove {
     pub model: String,
     pub alias: String,
@@ -229,11 +261,12 @@ pub struct AliasMove {
     pub to_version: String,
     pub moved_by: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub moved_at: Timestamp,
 }
 
 /// One line of `moat inventory`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InventoryRow {
     /// `model`, `dataset`, `endpoint` or `system`.
     pub kind: String,
@@ -245,6 +278,7 @@ pub struct InventoryRow {
     pub ai_system: Option<String>,
     pub aliases: Vec<String>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub review_due: Option<Timestamp>,
     pub overdue: bool,
 }

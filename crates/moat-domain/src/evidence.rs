@@ -8,7 +8,7 @@ use crate::{Error, Timestamp};
 
 /// What kind of check produced the evidence. Stable ids: gates refer to them.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, EnumIter,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, Display, EnumString, EnumIter,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -37,7 +37,7 @@ impl EvidenceKind {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Display, EnumString, EnumIter,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema, Display, EnumString, EnumIter,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -58,7 +58,7 @@ impl Verdict {
 }
 
 /// Evidence as submitted by a check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEvidence {
     /// `model` or `dataset`.
@@ -70,11 +70,12 @@ pub struct NewEvidence {
     pub summary: String,
     /// The full report, any JSON.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub report: serde_json::Value,
 }
 
 /// Evidence as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Evidence {
     pub id: String,
     pub subject_kind: String,
@@ -83,10 +84,12 @@ pub struct Evidence {
     pub kind: EvidenceKind,
     pub verdict: Verdict,
     pub summary: String,
+    #[schema(value_type = Object)]
     pub report: serde_json::Value,
     /// `sha256:` of the report's canonical JSON.
     pub report_digest: String,
     pub recorded_by: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub recorded_at: Timestamp,
 }

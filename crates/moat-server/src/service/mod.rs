@@ -1,0 +1,344 @@
+//! The service layer: every inventory, key and audit operation, shared by the REST API
+//! and the command line. Each operation checks one permission, does its work in one
+//! transaction and appends its audit entry in the same transaction; a denial or a
+//! failure is audited too.
+
+mod audit_log;
+mod inventory;
+mod keys;
+
+use std::sync::Arc;
+
+use moat_audit::{Actor, Checkpoint, Entry, Frontier, Resource, SigningKey, VerifierKey};
+use moat_domain::{AuthMethod, Permission, Principal, PrincipalKind, Role};
+use moat_store::{NewLeaf, Store, Tx};
+use serde::Serialize;
+
+use crate::config::ServiceConfig;
+use crate::error::{Result, ServiceError};
+use crate::secret;
+
+pub use audit_log::{AuditEntryView, InclusionProofView, ConsistencyProofView, VerifyView};
+pub use inventory::{
+    AiSystemView, LineageView, ModelDetail, RegisterDataset, RegisterModel, VendorInput, DatasetDetail,
+    NewEndpoint, NewSystem, Classify,
+};
+pub use keys::{CreatedKey, NewKeyRequest};
+
+/// Who is calling, and the request being served.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub principal: Principal,
+    pub request_id: String,
+}
+
+impl Ctx {
+    /// The system itself (`moat init`, the demo seed).
+    pub fn system() -> Ctx {
+        Ctx {
+            principal: Principal {
+                id: "prn_system".to_owned(),
+                name: "system".to_owned(),
+                kind: PrincipalKind::Service,
+                role: Role::Admin,
+                key_id: None,
+                endpoints: Vec::new(),
+                auth: AuthMethod::System,
+            },
+            request_id: secret::new_id("req"),
+        }
+    }
+}
+
+/// The application: store, settings and the audit log's signing key.
+#[derive(Clone)]
+pub struct App {
+    pub(crate) store: Store,
+    pub(crate) config: Arc<ServiceConfig>,
+    signer: Arc<SigningKey>,
+}
+
+/// How an action ended, as recorded in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Success,
+    Denied,
+    Failure,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Denied => "denied",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+/// One audit record, before it becomes a leaf.
+pub(crate) struct Record {
+    pub action: String,
+    pub resource: Resource,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub outcome: Outcome,
+    /// Personal data or payloads: stored beside the log, committed to by a salted hash.
+    pub details: Option<serde_json::Value>,
+}
+
+impl Record {
+    pub(crate) fn new(action: Permission, kind: &str, id: impl Into<String>) -> Record {
+        Record {
+            action: action.to_string(),
+            resource: Resource {
+                kind: kind.to_owned(),
+                id: id.into(),
+                digest: None,
+            },
+            before: None,
+            after: None,
+            outcome: Outcome::Success,
+            details: None,
+        }
+    }
+
+    pub(crate) fn digest(mut self, d: impl Into<String>) -> Self {
+        self.resource.digest = Some(d.into());
+        self
+    }
+
+    pub(crate) fn before<T: Serialize>(mut self, v: Option<&T>) -> Self {
+        self.before = v.map(moat_audit::canonical_digest);
+        self
+    }
+
+    pub(crate) fn after<T: Serialize>(mut self, v: Option<&T>) -> Self {
+        self.after = v.map(moat_audit::canonical_digest);
+        self
+    }
+
+    pub(crate) fn details(mut self, d: serde_json::Value) -> Self {
+        self.details = Some(d);
+        self
+    }
+}
+
+/// Appends entries inside one transaction and signs the new head once at the end.
+pub(crate) struct Appender {
+    tree: Frontier,
+    prev: Option<[u8; 32]>,
+    start: u64,
+}
+
+impl App {
+    pub fn new(store: Store, config: ServiceConfig, signer: SigningKey) -> App {
+        App {
+            store,
+            config: Arc::new(config),
+            signer: Arc::new(signer),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    pub fn verifier_key(&self) -> VerifierKey {
+        self.signer.verifier()
+    }
+
+    /// Checks a permission; a denial is audited and returned as `Forbidden`.
+    pub(crate) async fn authorize(&self, cx: &Ctx, p: Permission, kind: &str, id: &str) -> Result<()> {
+        if cx.principal.can(p) {
+            return Ok(());
+        }
+        let msg = p.denial_message();
+        let mut rec = Record::new(p, kind, id);
+        rec.outcome = Outcome::Denied;
+        let rec = rec.details(serde_json::json!({ "reason": msg, "role": cx.principal.role }));
+        if let Err(e) = self.audit_alone(cx, rec).await {
+            tracing::error!(error = %e, "Could not audit a denial.");
+        }
+        Err(ServiceError::Forbidden(format!(
+            "{msg} (you are `{}` with role {})",
+            cx.principal.name, cx.principal.role
+        )))
+    }
+
+    /// Records a failed mutation in its own transaction (the change itself rolled back).
+    pub(crate) async fn audit_failure<T>(&self, cx: &Ctx, p: Permission, kind: &str, id: &str, r: &Result<T>) {
+        let Err(e) = r else { return };
+        if matches!(e, ServiceError::Forbidden(_) | ServiceError::Unauthenticated) {
+            return;
+        }
+        let mut rec = Record::new(p, kind, id);
+        rec.outcome = Outcome::Failure;
+        let rec = rec.details(serde_json::json!({ "error": e.to_string() }));
+        if let Err(e) = self.audit_alone(cx, rec).await {
+            tracing::error!(error = %e, "Could not audit a failed action.");
+        }
+    }
+
+    /// Appends one record in a transaction of its own.
+    pub(crate) async fn audit_alone(&self, cx: &Ctx, rec: Record) -> Result<u64> {
+        let mut tx = self.store.begin().await?;
+        let mut log = self.appender(&mut tx).await?;
+        let seq = self.append(&mut tx, &mut log, cx, rec).await?;
+        self.seal(&mut tx, log).await?;
+        tx.commit().await.map_err(moat_store::Error::from)?;
+        Ok(seq)
+    }
+
+    /// Loads the right edge of the tree at the current head, inside `tx`.
+    pub(crate) async fn appender(&self, tx: &mut Tx) -> Result<Appender> {
+        let head = moat_store::audit_head(tx).await?;
+        let mut ids: Vec<(u8, u64)> = Frontier::ids(head.size)
+            .iter()
+            .map(|id| (id.level, id.index))
+            .collect();
+        if head.size > 0 {
+            ids.push((0, head.size - 1));
+        }
+        let nodes = moat_store::audit_nodes(tx, &ids).await?;
+        let get = |k: &(u8, u64)| {
+            nodes.get(k).copied().ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!(
+                    "audit tree node {k:?} is missing; run `moat audit verify`"
+                ))
+            })
+        };
+        let frontier_ids = &ids[..head.size.count_ones() as usize];
+        let hashes = frontier_ids.iter().map(get).collect::<Result<Vec<_>>>()?;
+        let prev = if head.size > 0 { Some(get(&(0, head.size - 1))?) } else { None };
+        Ok(Appender {
+            tree: Frontier::from_nodes(head.size, hashes)?,
+            prev,
+            start: head.size,
+        })
+    }
+
+    /// Appends one entry; returns its sequence number.
+    pub(crate) async fn append(&self, tx: &mut Tx, log: &mut Appender, cx: &Ctx, rec: Record) -> Result<u64> {
+        let seq = log.tree.size();
+        let time = moat_domain::format_time(moat_domain::now());
+        let details = rec.details.map(|d| {
+            let salt = secret::random_bytes::<16>().to_vec();
+            let body = d.to_string();
+            (salt, body)
+        });
+        let entry = Entry {
+            v: moat_audit::ENTRY_VERSION,
+            seq,
+            time: time.clone(),
+            actor: Actor {
+                id: cx.principal.id.clone(),
+                auth: cx.principal.auth.to_string(),
+                key_id: cx.principal.key_id.clone(),
+            },
+            action: rec.action,
+            resource: rec.resource,
+            before: rec.before,
+            after: rec.after,
+            request_id: cx.request_id.clone(),
+            outcome: rec.outcome.as_str().to_owned(),
+            details: details
+                .as_ref()
+                .map(|(s, b)| moat_audit::details_commitment(s, b.as_bytes())),
+            prev: log.prev.map(hex::encode).unwrap_or_default(),
+        };
+        let leaf = entry.leaf_bytes();
+        let h = moat_audit::leaf_hash(&leaf);
+        let nodes = log
+            .tree
+            .append(h)
+            .into_iter()
+            .map(|(id, hash)| (id.level, id.index, hash))
+            .collect();
+        moat_store::insert_leaf(
+            tx,
+            &NewLeaf {
+                seq,
+                time,
+                leaf,
+                leaf_hash: h,
+                nodes,
+                details,
+            },
+        )
+        .await?;
+        log.prev = Some(h);
+        Ok(seq)
+    }
+
+    /// Signs the new head (and keeps a history checkpoint every `checkpoint_every`
+    /// entries, and for the first entry).
+    pub(crate) async fn seal(&self, tx: &mut Tx, log: Appender) -> Result<Option<String>> {
+        let size = log.tree.size();
+        if size == log.start {
+            return Ok(None);
+        }
+        let cp = Checkpoint {
+            origin: self.config.audit_origin.clone(),
+            size,
+            root: log.tree.root(),
+        };
+        let note = cp.sign(&self.signer)?;
+        moat_store::set_audit_head(tx, size, &note).await?;
+        let every = self.config.checkpoint_every.max(1);
+        if log.start == 0 || size / every > log.start / every {
+            let now = moat_domain::format_time(moat_domain::now());
+            moat_store::insert_checkpoint(tx, size, &note, &now).await?;
+        }
+        Ok(Some(note))
+    }
+
+    /// Authenticates a presented key: `Unauthenticated` unless it is known, active
+    /// and matches in constant time.
+    pub async fn authenticate(&self, token: &str, auth: AuthMethod) -> Result<Principal> {
+        let token = token.trim();
+        let Some(key_id) = secret::token_key_id(token) else {
+            return Err(ServiceError::Unauthenticated);
+        };
+        let mut c = self.store.conn().await?;
+        let Some((info, hash)) = moat_store::key_by_id(&mut c, key_id).await? else {
+            // Spend the same work as a real comparison.
+            let _ = secret::token_matches(token, &[0u8; 32]);
+            return Err(ServiceError::Unauthenticated);
+        };
+        if !secret::token_matches(token, &hash) || !info.is_active(moat_domain::now()) {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let p = moat_store::principal_by_id(&mut c, &info.principal_id)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        Ok(Principal {
+            id: p.id,
+            name: p.name,
+            kind: p.kind,
+            role: info.role,
+            key_id: Some(info.id),
+            endpoints: info.endpoints,
+            auth,
+        })
+    }
+}
+
+/// Runs `$body` (an async block returning `Result<T>`) after checking `$perm`, and
+/// audits a failure. Every public operation goes through it.
+macro_rules! guarded {
+    ($app:expr, $cx:expr, $perm:expr, $kind:expr, $id:expr, $body:expr) => {{
+        let (perm, kind, id) = ($perm, $kind, $id);
+        $app.authorize($cx, perm, kind, &id).await?;
+        let r = $body.await;
+        if !perm.is_read() {
+            $app.audit_failure($cx, perm, kind, &id, &r).await;
+        }
+        r
+    }};
+}
+pub(crate) use guarded;

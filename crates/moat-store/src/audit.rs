@@ -1,0 +1,228 @@
+//! Storage of the audit log: entries (leaf bytes and leaf hash), the perfect subtrees
+//! of the Merkle tree, details kept outside the leaves, the head and the signed
+//! checkpoints. Hashing is done by the caller (`moat-audit`); this module only keeps
+//! bytes.
+
+use std::collections::HashMap;
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::row::{int, text};
+use crate::{Error, Result};
+
+/// The head of the log: its size and the latest signed checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    pub size: u64,
+    pub checkpoint: Option<String>,
+}
+
+/// A leaf to append, with the tree nodes it completes.
+#[derive(Debug, Clone)]
+pub struct NewLeaf {
+    pub seq: u64,
+    pub time: String,
+    pub leaf: Vec<u8>,
+    pub leaf_hash: [u8; 32],
+    /// `(level, index, hash)` of each perfect subtree completed by this leaf.
+    pub nodes: Vec<(u8, u64, [u8; 32])>,
+    /// `(salt, body)` of details kept outside the leaf.
+    pub details: Option<(Vec<u8>, String)>,
+}
+
+/// A stored entry.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub seq: u64,
+    pub time: String,
+    pub leaf: Vec<u8>,
+    pub leaf_hash: Vec<u8>,
+    /// `(salt, body)`, unless erased.
+    pub details: Option<(Vec<u8>, String)>,
+}
+
+/// A stored signed checkpoint.
+#[derive(Debug, Clone)]
+pub struct CheckpointRow {
+    pub size: u64,
+    pub note: String,
+    pub created_at: String,
+}
+
+pub async fn audit_head(c: &mut AnyConnection) -> Result<AuditHead> {
+    let r = sqlx::query("SELECT size, checkpoint FROM audit_head WHERE id = 1")
+        .fetch_optional(c)
+        .await?
+        .ok_or_else(|| Error::Corrupt("the audit head row is missing".into()))?;
+    Ok(AuditHead {
+        size: int(&r, "size")? as u64,
+        checkpoint: r.try_get::<Option<String>, _>("checkpoint")?,
+    })
+}
+
+pub async fn set_audit_head(c: &mut AnyConnection, size: u64, checkpoint: &str) -> Result<()> {
+    sqlx::query("UPDATE audit_head SET size = $1, checkpoint = $2 WHERE id = 1")
+        .bind(size as i64)
+        .bind(checkpoint)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+fn hash32(v: Vec<u8>, what: &str) -> Result<[u8; 32]> {
+    v.try_into()
+        .map_err(|_| Error::Corrupt(format!("a stored {what} is not 32 bytes")))
+}
+
+/// Reads perfect subtrees by `(level, index)`. Missing ones are absent from the map.
+pub async fn audit_nodes(c: &mut AnyConnection, ids: &[(u8, u64)]) -> Result<HashMap<(u8, u64), [u8; 32]>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    // A bounded number of pairs per statement keeps every backend's parameter limit.
+    for chunk in ids.chunks(200) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let mut sql = String::from("SELECT level, idx, hash FROM audit_nodes WHERE ");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(" OR ");
+            }
+            sql.push_str(&format!("(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2));
+        }
+        let mut q = sqlx::query(&sql);
+        for (level, idx) in chunk {
+            q = q.bind(i64::from(*level)).bind(*idx as i64);
+        }
+        for r in q.fetch_all(&mut *c).await? {
+            let level = int(&r, "level")? as u8;
+            let idx = int(&r, "idx")? as u64;
+            out.insert((level, idx), hash32(r.try_get("hash")?, "tree node")?);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn insert_leaf(c: &mut AnyConnection, l: &NewLeaf) -> Result<()> {
+    sqlx::query("INSERT INTO audit_entries (seq, time, leaf, leaf_hash) VALUES ($1, $2, $3, $4)")
+        .bind(l.seq as i64)
+        .bind(&l.time)
+        .bind(l.leaf.clone())
+        .bind(l.leaf_hash.to_vec())
+        .execute(&mut *c)
+        .await
+        .map_err(|e| Error::unique(e, || format!("audit entry {}", l.seq)))?;
+    for (level, idx, hash) in &l.nodes {
+        sqlx::query("INSERT INTO audit_nodes (level, idx, hash) VALUES ($1, $2, $3)")
+            .bind(i64::from(*level))
+            .bind(*idx as i64)
+            .bind(hash.to_vec())
+            .execute(&mut *c)
+            .await?;
+    }
+    if let Some((salt, body)) = &l.details {
+        sqlx::query("INSERT INTO audit_details (seq, salt, body) VALUES ($1, $2, $3)")
+            .bind(l.seq as i64)
+            .bind(salt.clone())
+            .bind(body)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+fn audit_row(r: &AnyRow) -> Result<AuditRow> {
+    let salt: Option<Vec<u8>> = r.try_get("salt")?;
+    let body: Option<String> = r.try_get("body")?;
+    Ok(AuditRow {
+        seq: int(r, "seq")? as u64,
+        time: text(r, "time")?,
+        leaf: r.try_get("leaf")?,
+        leaf_hash: r.try_get("leaf_hash")?,
+        details: salt.zip(body),
+    })
+}
+
+const ENTRY_SELECT: &str = "SELECT e.seq, e.time, e.leaf, e.leaf_hash, d.salt, d.body \
+                            FROM audit_entries e LEFT JOIN audit_details d ON d.seq = e.seq";
+
+/// Up to `limit` entries with `seq >= from`, in order: verification reads the log in
+/// such pages, so memory stays bounded.
+pub async fn audit_entries(c: &mut AnyConnection, from: u64, limit: u64) -> Result<Vec<AuditRow>> {
+    let rows = sqlx::query(&format!("{ENTRY_SELECT} WHERE e.seq >= $1 ORDER BY e.seq LIMIT $2"))
+        .bind(from as i64)
+        .bind(limit as i64)
+        .fetch_all(c)
+        .await?;
+    rows.iter().map(audit_row).collect()
+}
+
+/// Entries at or after a time (RFC 3339 text), up to `limit`.
+pub async fn audit_entries_since(c: &mut AnyConnection, since: &str, limit: u64) -> Result<Vec<AuditRow>> {
+    let rows = sqlx::query(&format!("{ENTRY_SELECT} WHERE e.time >= $1 ORDER BY e.seq LIMIT $2"))
+        .bind(since)
+        .bind(limit as i64)
+        .fetch_all(c)
+        .await?;
+    rows.iter().map(audit_row).collect()
+}
+
+pub async fn audit_entry(c: &mut AnyConnection, seq: u64) -> Result<Option<AuditRow>> {
+    let r = sqlx::query(&format!("{ENTRY_SELECT} WHERE e.seq = $1"))
+        .bind(seq as i64)
+        .fetch_optional(c)
+        .await?;
+    r.as_ref().map(audit_row).transpose()
+}
+
+/// Erases the details of an entry (the right to erasure); the leaf keeps its
+/// commitment, so the tree still verifies.
+pub async fn erase_audit_details(c: &mut AnyConnection, seq: u64) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM audit_details WHERE seq = $1")
+        .bind(seq as i64)
+        .execute(c)
+        .await?
+        .rows_affected()
+        > 0)
+}
+
+pub async fn insert_checkpoint(c: &mut AnyConnection, size: u64, note: &str, created_at: &str) -> Result<()> {
+    sqlx::query("INSERT INTO audit_checkpoints (size, note, created_at) VALUES ($1, $2, $3)")
+        .bind(size as i64)
+        .bind(note)
+        .bind(created_at)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn list_checkpoints(c: &mut AnyConnection) -> Result<Vec<CheckpointRow>> {
+    let rows = sqlx::query("SELECT size, note, created_at FROM audit_checkpoints ORDER BY id")
+        .fetch_all(c)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CheckpointRow {
+                size: int(r, "size")? as u64,
+                note: text(r, "note")?,
+                created_at: text(r, "created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// The largest tree size of a stored checkpoint, and when it was made.
+pub async fn last_checkpoint(c: &mut AnyConnection) -> Result<Option<CheckpointRow>> {
+    let r = sqlx::query("SELECT size, note, created_at FROM audit_checkpoints ORDER BY id DESC LIMIT 1")
+        .fetch_optional(c)
+        .await?;
+    r.as_ref()
+        .map(|r| {
+            Ok(CheckpointRow {
+                size: int(r, "size")? as u64,
+                note: text(r, "note")?,
+                created_at: text(r, "created_at")?,
+            })
+        })
+        .transpose()
+}
