@@ -1,1 +1,13 @@
-//! placeholder
+//! The dataset engine of Moat. For now: the schema summary recorded when a dataset
+//! version is registered (format sniffed from the bytes; columns and types for CSV,
+//! Parquet and JSON lines). Profiles, validation and drift build on it.
+//!
+//! ```no_run
+//! let file = std::fs::File::open("loans.csv").unwrap();
+//! let summary = moat_data::summarize(file).unwrap();
+//! println!("{} columns", summary.columns.len());
+//! ```
+
+mod schema;
+
+pub use schema::{summarize, Column, Error, Format, SchemaSummary, MAX_FOOTER, SAMPLE_BYTES};

@@ -31,9 +31,16 @@ pub(crate) fn new_token(key_id: &str) -> Zeroizing<String> {
 
 /// The key id inside a token, if the token is well formed.
 pub(crate) fn token_key_id(token: &str) -> Option<&str> {
+    // `key_` + 12 hex digits, `_`, 43 base64url characters (which may contain `_`).
     let rest = token.strip_prefix(KEY_PREFIX)?;
-    let (id, secret) = rest.rsplit_once('_')?;
-    (id.starts_with("key_") && secret.len() == 43).then_some(id)
+    let id = rest.get(..16)?;
+    let secret = rest.get(17..)?;
+    let well_formed = id.starts_with("key_")
+        && id[4..].bytes().all(|b| b.is_ascii_hexdigit())
+        && rest.as_bytes().get(16) == Some(&b'_')
+        && secret.len() == 43
+        && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    well_formed.then_some(id)
 }
 
 pub(crate) fn hash_token(token: &str) -> [u8; 32] {
@@ -56,6 +63,10 @@ mod tests {
 
     #[test]
     fn tokens_parse_and_compare() {
+        for _ in 0..200 {
+            let t = new_token("key_0123456789ab");
+            assert_eq!(token_key_id(&t), Some("key_0123456789ab"), "{}", t.as_str());
+        }
         let t = new_token("key_0123456789ab");
         assert!(t.starts_with("moat_sk_key_0123456789ab_"));
         assert_eq!(token_key_id(&t), Some("key_0123456789ab"));

@@ -1,1 +1,45 @@
-fn main() {}
+//! `moat`, the AI security control plane: the command line. Thin: it parses
+//! arguments and configuration, opens the store and calls the service layer
+//! (`moat-server`), which checks permissions and writes the audit log.
+//!
+//! Exit codes: 0 success, 1 failure (including `moat inventory --overdue` finding
+//! overdue assets and `moat audit verify` finding a problem), 2 usage error.
+
+mod cli;
+mod commands;
+mod config;
+mod context;
+mod files;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::context::UsageError;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MOAT_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the runtime")),
+    };
+    match rt.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &anyhow::Error) -> ExitCode {
+    use std::io::Write as _;
+    let usage = e.downcast_ref::<UsageError>().is_some()
+        || matches!(e.downcast_ref::<moat_server::ServiceError>(), Some(moat_server::ServiceError::Invalid(_)));
+    let _ = writeln!(std::io::stderr(), "moat: error: {e:#}");
+    ExitCode::from(if usage { 2 } else { 1 })
+}

@@ -1,0 +1,459 @@
+//! The command-line interface: every command, flag and argument of `moat`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "moat",
+    version,
+    about = "Moat: the AI security control plane",
+    long_about = "Moat keeps an inventory of every model and dataset with risk tiers and review \
+                  cycles, enforces least privilege with API keys and roles, and records every \
+                  change in a tamper-evident audit log."
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// Data directory: the embedded database, the audit signing key and the admin key.
+    #[arg(long, global = true, env = "MOAT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL URL instead of the embedded SQLite store (postgres://…).
+    #[arg(long, global = true, env = "MOAT_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Configuration file (default: moat.toml in the current directory, if present).
+    #[arg(long, global = true, env = "MOAT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// API key to act with (default: the admin key that `moat init` wrote in the data directory).
+    #[arg(long, global = true, env = "MOAT_API_KEY", value_name = "KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create the data directory, the database, the audit signing key and the first admin key.
+    Init(InitArgs),
+    /// Run the REST API, the dashboard and /metrics.
+    Serve(ServeArgs),
+    /// Register, list, classify and review model versions; move aliases.
+    #[command(subcommand)]
+    Model(ModelCmd),
+    /// Register, list and review dataset versions.
+    #[command(subcommand)]
+    Dataset(DatasetCmd),
+    /// Show where a model version comes from and where it is served: datasets -> model -> endpoints.
+    Lineage(RefArgs),
+    /// Third-party sources: licence, questionnaire status, last review.
+    #[command(subcommand)]
+    Vendor(VendorCmd),
+    /// AI systems (use cases): the governed units grouping models, datasets and endpoints.
+    #[command(subcommand)]
+    System(SystemCmd),
+    /// Inference endpoints (what the gateway serves).
+    #[command(subcommand)]
+    Endpoint(EndpointCmd),
+    /// Results of checks (scan, signature, data check, attack, …) attached to versions.
+    #[command(subcommand)]
+    Evidence(EvidenceCmd),
+    /// Every asset with owner, tier, sensitivity and review due date.
+    Inventory(InventoryArgs),
+    /// API keys: create, list, revoke, rotate.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// The tamper-evident audit log: entries, checkpoints, proofs, verification.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Name of the first admin principal.
+    #[arg(long, default_value = "admin")]
+    pub admin_name: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MOAT_ADDR", value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+    /// Seed a demo organisation into an empty store and open the dashboard without a key.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RefArgs {
+    /// NAME@VERSION
+    pub reference: String,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum TierArg {
+    Minimal,
+    Limited,
+    High,
+    Unacceptable,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum SensitivityArg {
+    Public,
+    Internal,
+    Confidential,
+    Restricted,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum RoleArg {
+    Admin,
+    Security,
+    Owner,
+    DataScientist,
+    Auditor,
+    Service,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ModelCmd {
+    /// Register a model version: hashes every artifact file (SHA-256, streaming) and records lineage.
+    Register(ModelRegister),
+    /// List model versions.
+    List(ListArgs),
+    /// Show one model version with aliases, lineage, reviews and evidence.
+    Show(RefArgs),
+    /// Change the risk tier and/or sensitivity of a model version.
+    Classify(ClassifyArgs),
+    /// Record a review; moves the next due date by the tier's review cycle.
+    Review(ReviewArgs),
+    /// Aliases (production, staging, …): the only mutable pointers to versions.
+    #[command(subcommand)]
+    Alias(AliasCmd),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ModelRegister {
+    pub name: String,
+    #[arg(long)]
+    pub version: String,
+    /// Artifact file or folder (folders are hashed file by file); repeat for several.
+    #[arg(long = "artifact", value_name = "PATH", required = true)]
+    pub artifacts: Vec<PathBuf>,
+    /// Dataset version it was trained on (NAME@VERSION); repeat for several.
+    #[arg(long = "dataset", value_name = "NAME@VERSION")]
+    pub datasets: Vec<String>,
+    /// Owning team.
+    #[arg(long)]
+    pub owner: String,
+    #[arg(long, value_enum)]
+    pub tier: TierArg,
+    #[arg(long, value_enum)]
+    pub sensitivity: SensitivityArg,
+    /// internal, hub:URL or vendor:NAME.
+    #[arg(long, default_value = "internal")]
+    pub source: String,
+    /// AI system (use case) it belongs to.
+    #[arg(long)]
+    pub system: Option<String>,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Only this name.
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ClassifyArgs {
+    /// NAME@VERSION
+    pub reference: String,
+    #[arg(long, value_enum)]
+    pub tier: Option<TierArg>,
+    #[arg(long, value_enum)]
+    pub sensitivity: Option<SensitivityArg>,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReviewArgs {
+    /// NAME@VERSION
+    pub reference: String,
+    /// What was reviewed and the conclusion.
+    #[arg(long)]
+    pub notes: String,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AliasCmd {
+    /// Point ALIAS of MODEL at VERSION (moving `production` needs the model.promote permission).
+    Set {
+        model: String,
+        alias: String,
+        version: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Every move of ALIAS: who moved it, from which version, when.
+    History {
+        model: String,
+        alias: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DatasetCmd {
+    /// Register a dataset version: digest plus schema summary (CSV, Parquet, JSON lines).
+    Register(DatasetRegister),
+    List(ListArgs),
+    Show(RefArgs),
+    /// Record a review of a dataset version.
+    Review(ReviewArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DatasetRegister {
+    pub name: String,
+    #[arg(long)]
+    pub version: String,
+    #[arg(long)]
+    pub path: PathBuf,
+    #[arg(long)]
+    pub owner: String,
+    #[arg(long, value_enum)]
+    pub sensitivity: SensitivityArg,
+    /// internal, hub:URL or vendor:NAME.
+    #[arg(long, default_value = "internal")]
+    pub source: String,
+    #[arg(long)]
+    pub system: Option<String>,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum QuestionnaireArg {
+    NotSent,
+    Sent,
+    Received,
+    Approved,
+    Rejected,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum VendorCmd {
+    /// Add (or with --update, change) a vendor.
+    Add {
+        name: String,
+        /// Where its models or data come from (hub organisation URL, contract, …).
+        #[arg(long)]
+        source: String,
+        #[arg(long)]
+        licence: String,
+        #[arg(long, value_enum, default_value = "not-sent")]
+        questionnaire: QuestionnaireArg,
+        /// Date of the last vendor review (YYYY-MM-DD or RFC 3339).
+        #[arg(long)]
+        last_review: Option<String>,
+        #[arg(long, default_value = "")]
+        notes: String,
+        /// Replace the record of an existing vendor.
+        #[arg(long)]
+        update: bool,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    List(JsonFlag),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SystemCmd {
+    /// Create an AI system with its accountable owner.
+    Add {
+        name: String,
+        #[arg(long)]
+        owner: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Add a member: --model NAME[@V], --dataset NAME[@V] or --endpoint NAME.
+    Assign {
+        system: String,
+        #[arg(long, group = "member")]
+        model: Option<String>,
+        #[arg(long, group = "member")]
+        dataset: Option<String>,
+        #[arg(long, group = "member")]
+        endpoint: Option<String>,
+    },
+    /// AI systems with members and the tier of their riskiest part.
+    List(JsonFlag),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EndpointCmd {
+    /// Register an inference endpoint serving an alias or version of a model.
+    Add {
+        name: String,
+        #[arg(long)]
+        model: String,
+        /// Alias (production, staging) or version served.
+        #[arg(long, default_value = "production")]
+        target: String,
+        #[arg(long)]
+        upstream: String,
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        system: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    List(JsonFlag),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EvidenceCmd {
+    /// Attach the result of a check to a model (or, with --dataset, a dataset) version.
+    Add {
+        /// NAME@VERSION
+        reference: String,
+        /// scan, signature, data-check, drift, attack, probe, explain, privacy, review, approval, other.
+        #[arg(long)]
+        kind: String,
+        /// pass, warn or fail.
+        #[arg(long)]
+        verdict: String,
+        #[arg(long)]
+        summary: String,
+        /// The full report, a JSON file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// The subject is a dataset version.
+        #[arg(long)]
+        dataset: bool,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Evidence attached to MODEL@VERSION (or, with --dataset, a dataset version).
+    List {
+        reference: String,
+        #[arg(long)]
+        dataset: bool,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InventoryArgs {
+    /// Only overdue assets; exit 1 when there are any (for a scheduled CI job).
+    #[arg(long)]
+    pub overdue: bool,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCmd {
+    /// Create a key; the key alone is printed on the last line of stdout, once.
+    Create {
+        /// Principal (user or service) the key belongs to; created if new.
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Endpoint the key may call through the gateway; repeat for several.
+        #[arg(long = "endpoint", value_name = "NAME")]
+        endpoints: Vec<String>,
+        /// Lifetime: 30d, 12h, 90m, 3600s.
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// List keys (never their secrets). Audited.
+    List(JsonFlag),
+    /// Revoke a key at once.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Issue a replacement key; the old one stays valid for the overlap window.
+    Rotate {
+        id: String,
+        /// How long the old key stays valid (default from the configuration, 24h).
+        #[arg(long, value_name = "DURATION")]
+        overlap: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCmd {
+    /// Print entries (a privileged read: itself audited).
+    Log {
+        /// Only entries at or after this time (YYYY-MM-DD or RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// First sequence number.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Sign a checkpoint of the current log, keep it in the history and print it (for a witness).
+    Checkpoint,
+    /// Inclusion proof of entry SEQ in the latest signed checkpoint.
+    Proof {
+        seq: u64,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Consistency proof between two tree sizes.
+    Consistency {
+        size1: u64,
+        size2: u64,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Recompute the whole log and check every signed checkpoint; exit 1 when anything is wrong.
+    Verify {
+        /// Also check against this signed checkpoint (e.g. a copy kept by a witness); repeatable.
+        #[arg(long = "checkpoint", value_name = "FILE")]
+        checkpoints: Vec<PathBuf>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Print the public key that verifies the log's checkpoints.
+    PublicKey,
+}
