@@ -16,22 +16,38 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The note text: `origin\nsize\nbase64(root)\n`.
     pub fn body(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root)
+        )
     }
 
     /// Parses a note text; extension lines are allowed and ignored.
     pub fn parse_body(text: &str) -> Result<Self, Error> {
         let mut lines = text.split('\n');
-        let origin = lines.next().filter(|o| !o.is_empty()).ok_or(Error::Checkpoint("missing origin line"))?;
-        let size_text = lines.next().ok_or(Error::Checkpoint("missing tree size line"))?;
+        let origin = lines
+            .next()
+            .filter(|o| !o.is_empty())
+            .ok_or(Error::Checkpoint("missing origin line"))?;
+        let size_text = lines
+            .next()
+            .ok_or(Error::Checkpoint("missing tree size line"))?;
         let size: u64 = size_text
             .parse()
             .map_err(|_| Error::Checkpoint("the tree size is not a decimal number"))?;
         if size.to_string() != size_text {
-            return Err(Error::Checkpoint("the tree size is not in canonical decimal"));
+            return Err(Error::Checkpoint(
+                "the tree size is not in canonical decimal",
+            ));
         }
         let root = B64
-            .decode(lines.next().ok_or(Error::Checkpoint("missing root hash line"))?)
+            .decode(
+                lines
+                    .next()
+                    .ok_or(Error::Checkpoint("missing root hash line"))?,
+            )
             .map_err(|_| Error::Checkpoint("the root hash is not base64"))?;
         let root: Hash = root
             .try_into()
@@ -74,7 +90,10 @@ mod tests {
         };
         let note = cp.sign(&key).unwrap();
         assert!(note.starts_with("moat.test/audit\n10\nCQkJ"));
-        assert_eq!(Checkpoint::open(&note, &key.verifier(), "moat.test/audit").unwrap(), cp);
+        assert_eq!(
+            Checkpoint::open(&note, &key.verifier(), "moat.test/audit").unwrap(),
+            cp
+        );
         assert!(matches!(
             Checkpoint::open(&note, &key.verifier(), "other"),
             Err(Error::WrongOrigin { .. })

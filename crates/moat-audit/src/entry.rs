@@ -87,7 +87,10 @@ pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 
 /// `sha256:<hex>` of the canonical JSON of a value: the digest of a state or report.
 pub fn canonical_digest<T: Serialize + ?Sized>(value: &T) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(canonical_json(value))))
+    format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(canonical_json(value)))
+    )
 }
 
 /// `sha256:<hex>` of `salt || body`: what a leaf says about details kept elsewhere.
@@ -137,7 +140,10 @@ mod tests {
         assert!(Entry::from_leaf(br#"{"v":2}"#).is_err());
         assert_eq!(
             canonical_digest(&serde_json::json!({"b": 1, "a": [true, null]})),
-            format!("sha256:{}", hex::encode(Sha256::digest(br#"{"a":[true,null],"b":1}"#)))
+            format!(
+                "sha256:{}",
+                hex::encode(Sha256::digest(br#"{"a":[true,null],"b":1}"#))
+            )
         );
     }
 }

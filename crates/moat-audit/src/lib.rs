@@ -23,7 +23,9 @@ mod tree;
 mod verify;
 
 pub use checkpoint::Checkpoint;
-pub use entry::{canonical_digest, ENTRY_VERSION, canonical_json, details_commitment, Actor, Entry, Resource};
+pub use entry::{
+    canonical_digest, canonical_json, details_commitment, Actor, Entry, Resource, ENTRY_VERSION,
+};
 pub use error::Error;
 pub use hash::{empty_root, leaf_hash, node_hash, Hash};
 pub use note::{SigningKey, VerifierKey};
@@ -31,4 +33,6 @@ pub use proof::{verify_consistency, verify_inclusion};
 pub use tree::{
     consistency_nodes, consistency_proof, inclusion_nodes, inclusion_proof, Frontier, NodeId,
 };
-pub use verify::{LogVerifier, Problem, StoredCheckpoint, StoredDetails, StoredEntry, VerifyReport, MAX_PROBLEMS};
+pub use verify::{
+    LogVerifier, Problem, StoredCheckpoint, StoredDetails, StoredEntry, VerifyReport, MAX_PROBLEMS,
+};

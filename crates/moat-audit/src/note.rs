@@ -29,14 +29,22 @@ fn key_id(name: &str, public: &[u8; 32]) -> u32 {
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
-    if name.is_empty() || name.contains('+') || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::Key("a key name must be non-empty, without spaces or `+`"));
+    if name.is_empty()
+        || name.contains('+')
+        || name.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Error::Key(
+            "a key name must be non-empty, without spaces or `+`",
+        ));
     }
     Ok(())
 }
 
 fn decode_key(b64: &str) -> Result<[u8; 32], Error> {
-    let raw = Zeroizing::new(B64.decode(b64).map_err(|_| Error::Key("key material is not base64"))?);
+    let raw = Zeroizing::new(
+        B64.decode(b64)
+            .map_err(|_| Error::Key("key material is not base64"))?,
+    );
     match raw.split_first() {
         Some((&ALG_ED25519, k)) if k.len() == 32 => {
             let mut out = [0u8; 32];
@@ -129,7 +137,11 @@ impl SigningKey {
         let mut blob = Vec::with_capacity(68);
         blob.extend_from_slice(&self.id.to_be_bytes());
         blob.extend_from_slice(&sig.to_bytes());
-        Ok(format!("{text}\n\u{2014} {} {}\n", self.name, B64.encode(blob)))
+        Ok(format!(
+            "{text}\n\u{2014} {} {}\n",
+            self.name,
+            B64.encode(blob)
+        ))
     }
 }
 
@@ -284,7 +296,10 @@ mod tests {
         let note = sk.sign_note("moat.test/audit\n3\nAAAA\n").unwrap();
         assert!(vk.open_note(&note).is_ok());
         let changed = note.replacen("\n3\n", "\n4\n", 1);
-        assert!(matches!(vk.open_note(&changed), Err(Error::BadSignature(_))));
+        assert!(matches!(
+            vk.open_note(&changed),
+            Err(Error::BadSignature(_))
+        ));
         let other = SigningKey::from_seed("moat.test/audit", [8; 32]).unwrap();
         assert!(other.verifier().open_note(&note).is_err());
         assert!(vk.open_note("no signatures\n").is_err());

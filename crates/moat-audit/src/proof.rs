@@ -32,7 +32,13 @@ pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root
 
 /// Whether `proof` shows that the tree of `size1` leaves with root `root1` is a prefix
 /// of the tree of `size2` leaves with root `root2`.
-pub fn verify_consistency(size1: u64, size2: u64, root1: &Hash, root2: &Hash, proof: &[Hash]) -> bool {
+pub fn verify_consistency(
+    size1: u64,
+    size2: u64,
+    root1: &Hash,
+    root2: &Hash,
+    proof: &[Hash],
+) -> bool {
     if size1 > size2 {
         return false;
     }
@@ -95,7 +101,13 @@ mod tests {
                 assert!(verify_inclusion(i, size, &leaves[i as usize], &p, &root));
                 assert!(!verify_inclusion(i, size, &leaf_hash(b"x"), &p, &root));
                 if let Some((_, shorter)) = p.split_last() {
-                    assert!(!verify_inclusion(i, size, &leaves[i as usize], shorter, &root));
+                    assert!(!verify_inclusion(
+                        i,
+                        size,
+                        &leaves[i as usize],
+                        shorter,
+                        &root
+                    ));
                 }
                 let root1 = mth(&leaves[..i as usize]);
                 let c = consistency_proof(i, size, |id| nodes.get(&id).copied()).unwrap();

@@ -57,6 +57,11 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Problem::Missing { expected, found } if *found == expected + 1 => write!(
+                f,
+                "entry {expected} is missing: the log jumps from entry {} to entry {found}",
+                expected.saturating_sub(1)
+            ),
             Problem::Missing { expected, found } if found > expected => write!(
                 f,
                 "entries {expected}..{} are missing: the log jumps from entry {} to entry {found}",
@@ -264,20 +269,35 @@ impl LogVerifier {
 
     pub fn finish(mut self) -> VerifyReport {
         let size = self.tree.size();
-        if let Some(cp) = self.checkpoints.get(self.next_cp) {
-            let p = Problem::CheckpointBeyondLog {
-                size: cp.size,
-                log_size: size,
+        // Checkpoints the recomputed tree never reached: either the log ends before
+        // them (entries deleted from the end) or entries are missing in the middle.
+        let stored_end = self.expected;
+        let rest: Vec<u64> = self.checkpoints[self.next_cp.min(self.checkpoints.len())..]
+            .iter()
+            .map(|c| c.size)
+            .collect();
+        for cp_size in &rest {
+            if *cp_size > stored_end {
+                let p = Problem::CheckpointBeyondLog {
+                    size: *cp_size,
+                    log_size: stored_end,
+                };
+                self.problem(p);
+                break;
+            }
+            let p = Problem::CheckpointMismatch {
+                size: *cp_size,
+                from: self.last_good,
             };
             self.problem(p);
         }
         let signed = self.checkpoints.last().map_or(0, |c| c.size);
-        if size > 0 && self.checkpoints.is_empty() {
+        if stored_end > 0 && self.checkpoints.is_empty() {
             self.problem(Problem::NoCheckpoint);
-        } else if signed < size {
+        } else if signed < stored_end {
             self.problem(Problem::Unsigned {
                 from: signed,
-                to: size,
+                to: stored_end,
             });
         }
         VerifyReport {
@@ -311,9 +331,17 @@ mod tests {
             v: 1,
             seq,
             time: "2026-11-25T00:00:00.000Z".into(),
-            actor: Actor { id: "prn_a".into(), auth: "system".into(), key_id: None },
+            actor: Actor {
+                id: "prn_a".into(),
+                auth: "system".into(),
+                key_id: None,
+            },
             action: "model.register".into(),
-            resource: Resource { kind: "model-version".into(), id: format!("m@{seq}"), digest: None },
+            resource: Resource {
+                kind: "model-version".into(),
+                id: format!("m@{seq}"),
+                digest: None,
+            },
             before: None,
             after: Some(format!("sha256:{seq}")),
             request_id: format!("req_{seq}"),
@@ -331,7 +359,8 @@ mod tests {
         let mut checkpoints = Vec::new();
         let mut prev = String::new();
         for seq in 0..n {
-            let d = (seq % 3 == 0).then(|| (vec![seq as u8; 16], format!("name-{seq}").into_bytes()));
+            let d =
+                (seq % 3 == 0).then(|| (vec![seq as u8; 16], format!("name-{seq}").into_bytes()));
             let commit = d.as_ref().map(|(s, b)| details_commitment(s, b));
             let leaf = entry(seq, &prev, commit).leaf_bytes();
             let h = leaf_hash(&leaf);
@@ -340,18 +369,36 @@ mod tests {
             rows.push((seq, leaf, h.to_vec()));
             details.push(d);
             if (seq + 1) % checkpoint_every == 0 || seq + 1 == n {
-                let cp = Checkpoint { origin: ORIGIN.into(), size: tree.size(), root: tree.root() };
-                checkpoints.push(StoredCheckpoint { note: cp.sign(&key).unwrap() });
+                let cp = Checkpoint {
+                    origin: ORIGIN.into(),
+                    size: tree.size(),
+                    root: tree.root(),
+                };
+                checkpoints.push(StoredCheckpoint {
+                    note: cp.sign(&key).unwrap(),
+                });
             }
         }
-        Log { rows, details, checkpoints, key }
+        Log {
+            rows,
+            details,
+            checkpoints,
+            key,
+        }
     }
 
     fn verify(l: &Log) -> VerifyReport {
         let mut v = LogVerifier::new(&l.key.verifier(), ORIGIN, &l.checkpoints);
         for ((seq, leaf, h), d) in l.rows.iter().zip(&l.details) {
             let d = d.as_ref().map(|(s, b)| StoredDetails { salt: s, body: b });
-            v.push(StoredEntry { seq: *seq, leaf, leaf_hash: h }, d);
+            v.push(
+                StoredEntry {
+                    seq: *seq,
+                    leaf,
+                    leaf_hash: h,
+                },
+                d,
+            );
         }
         v.finish()
     }
@@ -378,10 +425,15 @@ mod tests {
     #[test]
     fn modified_content_without_rehash() {
         let mut l = log(20, 5);
-        l.rows[7].1 = String::from_utf8(l.rows[7].1.clone()).unwrap().replace("m@7", "m@X").into_bytes();
+        l.rows[7].1 = String::from_utf8(l.rows[7].1.clone())
+            .unwrap()
+            .replace("m@7", "m@X")
+            .into_bytes();
         let r = verify(&l);
         assert_eq!(r.problems[0], Problem::Modified { seq: 7 });
-        assert!(r.problems.contains(&Problem::CheckpointMismatch { size: 10, from: 5 }));
+        assert!(r
+            .problems
+            .contains(&Problem::CheckpointMismatch { size: 10, from: 5 }));
         assert!(!r.problems.contains(&Problem::ChainBroken { seq: 8 }));
     }
 
@@ -391,8 +443,13 @@ mod tests {
         rewrite(&mut l, 7, |e| e.outcome = "denied".into());
         let r = verify(&l);
         assert_eq!(r.problems[0], Problem::ChainBroken { seq: 8 });
-        assert_eq!(r.problems[0].to_string().split(':').next().unwrap(), "entry 7 was modified, or entries were removed or inserted after it");
-        assert!(r.problems.contains(&Problem::CheckpointMismatch { size: 10, from: 5 }));
+        assert_eq!(
+            r.problems[0].to_string().split(':').next().unwrap(),
+            "entry 7 was modified, or entries were removed or inserted after it"
+        );
+        assert!(r
+            .problems
+            .contains(&Problem::CheckpointMismatch { size: 10, from: 5 }));
     }
 
     #[test]
@@ -401,8 +458,22 @@ mod tests {
         l.rows.remove(12);
         l.details.remove(12);
         let r = verify(&l);
-        assert_eq!(r.problems[0], Problem::Missing { expected: 12, found: 13 });
-        assert!(r.problems[0].to_string().starts_with("entries 12..12 are missing"));
+        assert_eq!(
+            r.problems[0],
+            Problem::Missing {
+                expected: 12,
+                found: 13
+            }
+        );
+        assert!(r.problems[0].to_string().starts_with("entry 12 is missing"));
+        // The last checkpoint is not reported as entries deleted from the end.
+        assert!(
+            !r.problems
+                .iter()
+                .any(|p| matches!(p, Problem::CheckpointBeyondLog { .. })),
+            "{:?}",
+            r.problems
+        );
     }
 
     #[test]
@@ -414,8 +485,17 @@ mod tests {
             r.0 -= 1;
         }
         let r = verify(&l);
-        assert_eq!(r.problems[0], Problem::Moved { seq: 12, claimed: 13 });
-        assert!(r.problems.contains(&Problem::CheckpointBeyondLog { size: 20, log_size: 19 }));
+        assert_eq!(
+            r.problems[0],
+            Problem::Moved {
+                seq: 12,
+                claimed: 13
+            }
+        );
+        assert!(r.problems.contains(&Problem::CheckpointBeyondLog {
+            size: 20,
+            log_size: 19
+        }));
     }
 
     #[test]
@@ -435,7 +515,11 @@ mod tests {
     fn inserted_in_the_middle_with_rewritten_chain() {
         let mut l = log(20, 5);
         // Insert a forged entry at 10 and renumber everything after it consistently.
-        let mut rows: Vec<Entry> = l.rows.iter().map(|r| Entry::from_leaf(&r.1).unwrap()).collect();
+        let mut rows: Vec<Entry> = l
+            .rows
+            .iter()
+            .map(|r| Entry::from_leaf(&r.1).unwrap())
+            .collect();
         rows.insert(10, entry(10, "", None));
         l.details.insert(10, None);
         let mut prev = String::new();
@@ -449,7 +533,12 @@ mod tests {
             l.rows.push((i as u64, leaf, h.to_vec()));
         }
         let r = verify(&l);
-        assert!(r.problems.contains(&Problem::CheckpointMismatch { size: 15, from: 10 }), "{:?}", r.problems);
+        assert!(
+            r.problems
+                .contains(&Problem::CheckpointMismatch { size: 15, from: 10 }),
+            "{:?}",
+            r.problems
+        );
         assert!(r.problems.contains(&Problem::Unsigned { from: 20, to: 21 }));
     }
 
@@ -461,15 +550,24 @@ mod tests {
         let h = leaf_hash(&leaf).to_vec();
         l.rows.push((10, leaf, h));
         l.details.push(None);
-        assert_eq!(verify(&l).problems, vec![Problem::Unsigned { from: 10, to: 11 }]);
+        assert_eq!(
+            verify(&l).problems,
+            vec![Problem::Unsigned { from: 10, to: 11 }]
+        );
         l.checkpoints[0].note = l.checkpoints[0].note.replace("\n5\n", "\n6\n");
-        assert!(matches!(verify(&l).problems[0], Problem::CheckpointInvalid { index: 0, .. }));
+        assert!(matches!(
+            verify(&l).problems[0],
+            Problem::CheckpointInvalid { index: 0, .. }
+        ));
     }
 
     #[test]
     fn details_tampering() {
         let mut l = log(10, 5);
         l.details[3].as_mut().unwrap().1 = b"someone else".to_vec();
-        assert_eq!(verify(&l).problems, vec![Problem::DetailsModified { seq: 3 }]);
+        assert_eq!(
+            verify(&l).problems,
+            vec![Problem::DetailsModified { seq: 3 }]
+        );
     }
 }

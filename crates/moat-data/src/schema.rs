@@ -223,8 +223,13 @@ fn jsonl_summary(sample: &[u8]) -> SchemaSummary {
     let mut order: Vec<String> = Vec::new();
     let mut cols: BTreeMap<String, (String, bool)> = BTreeMap::new();
     let mut rows = 0u64;
-    for line in text.split(|&b| b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).take(SAMPLE_ROWS) {
-        let Ok(serde_json::Value::Object(obj)) = serde_json::from_slice::<serde_json::Value>(line) else {
+    for line in text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .take(SAMPLE_ROWS)
+    {
+        let Ok(serde_json::Value::Object(obj)) = serde_json::from_slice::<serde_json::Value>(line)
+        else {
             if rows == 0 {
                 return other();
             }
@@ -276,7 +281,9 @@ fn parquet_summary<R: Read + Seek>(r: &mut R, len: u64) -> Result<SchemaSummary,
     }
     let meta_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
     if meta_len > MAX_FOOTER || meta_len + 12 > len {
-        return Err(Error::Parquet(format!("declared footer of {meta_len} bytes does not fit the file")));
+        return Err(Error::Parquet(format!(
+            "declared footer of {meta_len} bytes does not fit the file"
+        )));
     }
     r.seek(SeekFrom::Start(len - 8 - meta_len))?;
     let mut buf = vec![0u8; meta_len as usize];
@@ -293,7 +300,15 @@ fn parquet_summary<R: Read + Seek>(r: &mut R, len: u64) -> Result<SchemaSummary,
         .iter()
         .map(|c| {
             let ty = match (c.logical_type(), c.physical_type()) {
-                (Some(LogicalType::String | LogicalType::Enum | LogicalType::Json | LogicalType::Uuid), _) => "string",
+                (
+                    Some(
+                        LogicalType::String
+                        | LogicalType::Enum
+                        | LogicalType::Json
+                        | LogicalType::Uuid,
+                    ),
+                    _,
+                ) => "string",
                 (Some(LogicalType::Date), _) => "date",
                 (Some(LogicalType::Timestamp { .. }), _) => "timestamp",
                 (Some(LogicalType::Decimal { .. }), _) => "decimal",
@@ -338,9 +353,18 @@ mod tests {
         check(
             b"id,score,name,ok\n1,0.5,a,true\n2,,b,false\n3,7,c,true\n",
             Format::Csv,
-            &[("id", "integer", false), ("score", "float", true), ("name", "string", false), ("ok", "boolean", false)],
+            &[
+                ("id", "integer", false),
+                ("score", "float", true),
+                ("name", "string", false),
+                ("ok", "boolean", false),
+            ],
         );
-        check(b"a\tb\n1\tx\n", Format::Csv, &[("a", "integer", false), ("b", "string", false)]);
+        check(
+            b"a\tb\n1\tx\n",
+            Format::Csv,
+            &[("a", "integer", false), ("b", "string", false)],
+        );
     }
 
     #[test]
@@ -348,7 +372,11 @@ mod tests {
         check(
             b"{\"a\":1,\"b\":\"x\"}\n{\"a\":2.5,\"c\":[1]}\n",
             Format::Jsonl,
-            &[("a", "float", false), ("b", "string", true), ("c", "array", true)],
+            &[
+                ("a", "float", false),
+                ("b", "string", true),
+                ("c", "array", true),
+            ],
         );
     }
 

@@ -204,7 +204,17 @@ pub struct Team {
 
 /// Status of the security questionnaire sent to a vendor.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, strum::Display, strum::EnumString, strum::EnumIter,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::EnumIter,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -291,19 +301,35 @@ mod tests {
     fn sources_parse() {
         assert_eq!(Source::parse("internal").unwrap(), Source::Internal);
         assert_eq!(
-            Source::parse("hub:https://huggingface.co/org/m").unwrap().label(),
+            Source::parse("hub:https://huggingface.co/org/m")
+                .unwrap()
+                .label(),
             "hub:https://huggingface.co/org/m"
         );
-        assert_eq!(Source::parse("vendor:acme").unwrap(), Source::Vendor("acme".into()));
+        assert_eq!(
+            Source::parse("vendor:acme").unwrap(),
+            Source::Vendor("acme".into())
+        );
         assert!(Source::parse("github").is_err());
         assert!(Source::parse("vendor:a b").is_err());
     }
 
     #[test]
     fn manifest_ignores_order_and_names() {
-        let a = Artifact { path: "a".into(), size: 1, sha256: "aa".into() };
-        let b = Artifact { path: "b".into(), size: 2, sha256: "bb".into() };
-        let b2 = Artifact { path: "renamed".into(), ..b.clone() };
+        let a = Artifact {
+            path: "a".into(),
+            size: 1,
+            sha256: "aa".into(),
+        };
+        let b = Artifact {
+            path: "b".into(),
+            size: 2,
+            sha256: "bb".into(),
+        };
+        let b2 = Artifact {
+            path: "renamed".into(),
+            ..b.clone()
+        };
         assert_eq!(
             ModelVersion::manifest(&[a.clone(), b]),
             ModelVersion::manifest(&[b2, a])

@@ -8,7 +8,20 @@ use crate::Error;
 
 /// Risk tier of a model or AI system, lowest first (so `max` is the riskiest).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema, Display, EnumString, EnumIter,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    Display,
+    EnumString,
+    EnumIter,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -22,7 +35,20 @@ pub enum RiskTier {
 
 /// Sensitivity of the data an asset holds or was trained on, lowest first.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema, Display, EnumString, EnumIter,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    Display,
+    EnumString,
+    EnumIter,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -34,7 +60,10 @@ pub enum Sensitivity {
 }
 
 fn known<T: IntoEnumIterator + std::fmt::Display>() -> String {
-    T::iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+    T::iter()
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl RiskTier {
@@ -93,7 +122,11 @@ impl ReviewCycles {
 
     /// Rejects a cycle of zero days, which would make everything overdue at once.
     pub fn validate(&self) -> Result<(), Error> {
-        for (name, d) in [("minimal", self.minimal), ("limited", self.limited), ("high", self.high)] {
+        for (name, d) in [
+            ("minimal", self.minimal),
+            ("limited", self.limited),
+            ("high", self.high),
+        ] {
             if d == 0 || d > 3660 {
                 return Err(Error::Invalid {
                     what: "review cycle",
@@ -119,6 +152,9 @@ mod tests {
         );
         assert!(Sensitivity::Restricted > Sensitivity::Public);
         assert_eq!(ReviewCycles::default().days(RiskTier::High), 30);
-        assert_eq!(serde_json::to_string(&RiskTier::Unacceptable).unwrap(), "\"unacceptable\"");
+        assert_eq!(
+            serde_json::to_string(&RiskTier::Unacceptable).unwrap(),
+            "\"unacceptable\""
+        );
     }
 }

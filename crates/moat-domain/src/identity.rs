@@ -8,7 +8,18 @@ use crate::{Error, Timestamp};
 
 /// What a principal is allowed to be.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, Display, EnumString, EnumIter,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    Display,
+    EnumString,
+    EnumIter,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -26,7 +37,10 @@ impl Role {
         s.parse().map_err(|_| Error::Unknown {
             what: "role",
             value: s.to_owned(),
-            known: Role::iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "),
+            known: Role::iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     }
 
@@ -85,7 +99,12 @@ impl Role {
             ),
             Role::Service => matches!(
                 p,
-                P::InventoryRead | P::ModelRead | P::DatasetRead | P::EvidenceRead | P::EvidenceWrite | P::GatewayInvoke
+                P::InventoryRead
+                    | P::ModelRead
+                    | P::DatasetRead
+                    | P::EvidenceRead
+                    | P::EvidenceWrite
+                    | P::GatewayInvoke
             ),
         }
     }
@@ -94,7 +113,18 @@ impl Role {
 /// One permission per action. Ids are stable: they appear in error messages, the
 /// audit log and (later) policies.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, Display, EnumString, EnumIter,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    Display,
+    EnumString,
+    EnumIter,
 )]
 #[non_exhaustive]
 pub enum Permission {
@@ -188,7 +218,17 @@ impl Permission {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Display, EnumString, EnumIter,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    Display,
+    EnumString,
+    EnumIter,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]

@@ -17,9 +17,9 @@ fn check(s: &str, max: usize, extra: &[char]) -> bool {
     !s.is_empty()
         && s.len() <= max
         && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && s
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') || extra.contains(&c))
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') || extra.contains(&c)
+        })
         && !s.contains("..")
 }
 
@@ -88,7 +88,16 @@ mod tests {
     #[test]
     fn accepts_and_rejects() {
         assert!(validate_name("model", "fraud-scorer_v2.onnx").is_ok());
-        for bad in ["", "-x", "a b", "a/b", "a@b", "../x", "a..b", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "-x",
+            "a b",
+            "a/b",
+            "a@b",
+            "../x",
+            "a..b",
+            &"x".repeat(129),
+        ] {
             assert!(validate_name("model", bad).is_err(), "{bad}");
         }
         assert!(validate_version("1.4.0+build.7").is_ok());

@@ -33,7 +33,13 @@ pub fn format_time(t: Timestamp) -> String {
 pub fn parse_time(s: &str) -> Result<Timestamp, crate::Error> {
     OffsetDateTime::parse(s, &Rfc3339)
         .map(|t| t.to_offset(time::UtcOffset::UTC))
-        .map_err(|_| crate::Error::invalid("timestamp", s, "expected RFC 3339, e.g. 2026-01-31T12:00:00Z"))
+        .map_err(|_| {
+            crate::Error::invalid(
+                "timestamp",
+                s,
+                "expected RFC 3339, e.g. 2026-01-31T12:00:00Z",
+            )
+        })
 }
 
 #[cfg(test)]

@@ -7,11 +7,16 @@
 
 use std::time::Duration;
 
-use moat_domain::{Artifact, EvidenceKind, NewEvidence, Permission, RiskTier, Sensitivity, Source, Verdict, VendorQuestionnaire};
+use moat_domain::{
+    Artifact, EvidenceKind, NewEvidence, Permission, RiskTier, Sensitivity, Source,
+    VendorQuestionnaire, Verdict,
+};
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
-use crate::service::{App, Ctx, NewEndpoint, NewSystem, RegisterDataset, RegisterModel, VendorInput};
+use crate::service::{
+    App, Ctx, NewEndpoint, NewSystem, RegisterDataset, RegisterModel, VendorInput,
+};
 
 fn artifact(path: &str) -> Artifact {
     // Demo artifacts are not files: their digests are of their names.
@@ -34,11 +39,26 @@ pub async fn seed_demo(app: &App) -> Result<bool> {
         return Ok(false);
     }
     for (name, owner, description) in [
-        ("credit-decisioning", "risk-team", "Consumer credit scoring and limit decisions"),
-        ("support-assistant", "ml-platform", "LLM assistant answering customer support tickets"),
+        (
+            "credit-decisioning",
+            "risk-team",
+            "Consumer credit scoring and limit decisions",
+        ),
+        (
+            "support-assistant",
+            "ml-platform",
+            "LLM assistant answering customer support tickets",
+        ),
     ] {
-        app.add_system(&cx, NewSystem { name: name.into(), owner: owner.into(), description: description.into() })
-            .await?;
+        app.add_system(
+            &cx,
+            NewSystem {
+                name: name.into(),
+                owner: owner.into(),
+                description: description.into(),
+            },
+        )
+        .await?;
     }
     app.add_vendor(
         &cx,
@@ -47,15 +67,38 @@ pub async fn seed_demo(app: &App) -> Result<bool> {
             source: "hub:https://huggingface.co/acme-ai".into(),
             licence: "apache-2.0".into(),
             questionnaire: VendorQuestionnaire::Approved,
-            last_review: Some(moat_domain::format_time(moat_domain::now() - Duration::from_secs(40 * 86_400))),
+            last_review: Some(moat_domain::format_time(
+                moat_domain::now() - Duration::from_secs(40 * 86_400),
+            )),
             notes: "SOC 2 report received".into(),
         },
         false,
     )
     .await?;
     for (name, version, sensitivity, system, columns) in [
-        ("loans", "2025-q3", Sensitivity::Confidential, "credit-decisioning", vec![("income", "float"), ("age", "integer"), ("region", "string"), ("default", "integer")]),
-        ("support-tickets", "3", Sensitivity::Restricted, "support-assistant", vec![("ticket_id", "string"), ("text", "string"), ("label", "string")]),
+        (
+            "loans",
+            "2025-q3",
+            Sensitivity::Confidential,
+            "credit-decisioning",
+            vec![
+                ("income", "float"),
+                ("age", "integer"),
+                ("region", "string"),
+                ("default", "integer"),
+            ],
+        ),
+        (
+            "support-tickets",
+            "3",
+            Sensitivity::Restricted,
+            "support-assistant",
+            vec![
+                ("ticket_id", "string"),
+                ("text", "string"),
+                ("label", "string"),
+            ],
+        ),
     ] {
         let schema = serde_json::json!({
             "columns": columns.iter().map(|(n, t)| serde_json::json!({ "name": n, "type": t })).collect::<Vec<_>>()
@@ -79,10 +122,46 @@ pub async fn seed_demo(app: &App) -> Result<bool> {
         .await?;
     }
     let models = [
-        ("credit-scoring", "2", RiskTier::High, Sensitivity::Confidential, "risk-team", Source::Internal, Some("credit-decisioning"), vec!["loans@2025-q3"]),
-        ("credit-scoring", "3", RiskTier::High, Sensitivity::Confidential, "risk-team", Source::Internal, Some("credit-decisioning"), vec!["loans@2025-q3"]),
-        ("support-llm", "1.0", RiskTier::Limited, Sensitivity::Restricted, "ml-platform", Source::Vendor("acme-ai".into()), Some("support-assistant"), vec!["support-tickets@3"]),
-        ("churn-xgb", "0.9", RiskTier::Minimal, Sensitivity::Internal, "growth", Source::Internal, None, vec![]),
+        (
+            "credit-scoring",
+            "2",
+            RiskTier::High,
+            Sensitivity::Confidential,
+            "risk-team",
+            Source::Internal,
+            Some("credit-decisioning"),
+            vec!["loans@2025-q3"],
+        ),
+        (
+            "credit-scoring",
+            "3",
+            RiskTier::High,
+            Sensitivity::Confidential,
+            "risk-team",
+            Source::Internal,
+            Some("credit-decisioning"),
+            vec!["loans@2025-q3"],
+        ),
+        (
+            "support-llm",
+            "1.0",
+            RiskTier::Limited,
+            Sensitivity::Restricted,
+            "ml-platform",
+            Source::Vendor("acme-ai".into()),
+            Some("support-assistant"),
+            vec!["support-tickets@3"],
+        ),
+        (
+            "churn-xgb",
+            "0.9",
+            RiskTier::Minimal,
+            Sensitivity::Internal,
+            "growth",
+            Source::Internal,
+            None,
+            vec![],
+        ),
     ];
     for (name, version, tier, sensitivity, owner, source, system, datasets) in models {
         app.register_model(
@@ -101,13 +180,28 @@ pub async fn seed_demo(app: &App) -> Result<bool> {
         )
         .await?;
     }
-    app.set_alias(&cx, "credit-scoring", "production", "2").await?;
-    app.set_alias(&cx, "credit-scoring", "production", "3").await?;
+    app.set_alias(&cx, "credit-scoring", "production", "2")
+        .await?;
+    app.set_alias(&cx, "credit-scoring", "production", "3")
+        .await?;
     app.set_alias(&cx, "credit-scoring", "staging", "3").await?;
-    app.set_alias(&cx, "support-llm", "production", "1.0").await?;
+    app.set_alias(&cx, "support-llm", "production", "1.0")
+        .await?;
     for (name, model, upstream, owner, system) in [
-        ("credit-scoring", "credit-scoring", "http://127.0.0.1:9001", "risk-team", "credit-decisioning"),
-        ("support-chat", "support-llm", "http://127.0.0.1:9002", "ml-platform", "support-assistant"),
+        (
+            "credit-scoring",
+            "credit-scoring",
+            "http://127.0.0.1:9001",
+            "risk-team",
+            "credit-decisioning",
+        ),
+        (
+            "support-chat",
+            "support-llm",
+            "http://127.0.0.1:9002",
+            "ml-platform",
+            "support-assistant",
+        ),
     ] {
         app.add_endpoint(
             &cx,
@@ -135,8 +229,13 @@ pub async fn seed_demo(app: &App) -> Result<bool> {
         },
     )
     .await?;
-    app.review(&cx, "model", "credit-scoring@3", "Quarterly fairness and performance review passed.")
-        .await?;
+    app.review(
+        &cx,
+        "model",
+        "credit-scoring@3",
+        "Quarterly fairness and performance review passed.",
+    )
+    .await?;
     // The older credit model's review lapsed: its due date is in the past.
     app.demo_backdate_review("credit-scoring", "2", 12).await?;
     Ok(true)
@@ -144,14 +243,25 @@ pub async fn seed_demo(app: &App) -> Result<bool> {
 
 impl App {
     /// Moves a model version's review due date into the past (demo data only).
-    async fn demo_backdate_review(&self, name: &str, version: &str, days_overdue: u64) -> Result<()> {
+    async fn demo_backdate_review(
+        &self,
+        name: &str,
+        version: &str,
+        days_overdue: u64,
+    ) -> Result<()> {
         let cx = Ctx::system();
         let due = moat_domain::now() - Duration::from_secs(days_overdue * 86_400);
         let mut tx = self.store.begin().await?;
         moat_store::set_model_review_due(&mut tx, name, version, due).await?;
         let mut log = self.appender(&mut tx).await?;
-        let mut rec = crate::service::Record::new(Permission::ModelClassify, "model-version", format!("{name}@{version}"))
-            .after(Some(&serde_json::json!({ "review_due": moat_domain::format_time(due) })));
+        let mut rec = crate::service::Record::new(
+            Permission::ModelClassify,
+            "model-version",
+            format!("{name}@{version}"),
+        )
+        .after(Some(
+            &serde_json::json!({ "review_due": moat_domain::format_time(due) }),
+        ));
         rec.action = "demo.backdate-review".into();
         self.append(&mut tx, &mut log, &cx, rec).await?;
         self.seal(&mut tx, log).await?;

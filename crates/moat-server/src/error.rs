@@ -34,7 +34,9 @@ impl From<moat_store::Error> for ServiceError {
             moat_store::Error::Duplicate(what) => ServiceError::Conflict(format!(
                 "{what} already exists; versions are immutable: register a new version instead"
             )),
-            moat_store::Error::NotFound(what) => ServiceError::NotFound(format!("{what} not found")),
+            moat_store::Error::NotFound(what) => {
+                ServiceError::NotFound(format!("{what} not found"))
+            }
             other => ServiceError::Internal(anyhow::Error::new(other)),
         }
     }
@@ -105,7 +107,12 @@ impl IntoResponse for ServiceError {
         let body = ErrorBody {
             error: self.code().to_owned(),
             message,
-            source: if status.is_server_error() { "server" } else { "client" }.to_owned(),
+            source: if status.is_server_error() {
+                "server"
+            } else {
+                "client"
+            }
+            .to_owned(),
         };
         (status, Json(body)).into_response()
     }

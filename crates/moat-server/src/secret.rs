@@ -39,7 +39,9 @@ pub(crate) fn token_key_id(token: &str) -> Option<&str> {
         && id[4..].bytes().all(|b| b.is_ascii_hexdigit())
         && rest.as_bytes().get(16) == Some(&b'_')
         && secret.len() == 43
-        && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     well_formed.then_some(id)
 }
 

@@ -76,7 +76,10 @@ fn hash32(v: Vec<u8>, what: &str) -> Result<[u8; 32]> {
 }
 
 /// Reads perfect subtrees by `(level, index)`. Missing ones are absent from the map.
-pub async fn audit_nodes(c: &mut AnyConnection, ids: &[(u8, u64)]) -> Result<HashMap<(u8, u64), [u8; 32]>> {
+pub async fn audit_nodes(
+    c: &mut AnyConnection,
+    ids: &[(u8, u64)],
+) -> Result<HashMap<(u8, u64), [u8; 32]>> {
     let mut out = HashMap::with_capacity(ids.len());
     // A bounded number of pairs per statement keeps every backend's parameter limit.
     for chunk in ids.chunks(200) {
@@ -88,7 +91,11 @@ pub async fn audit_nodes(c: &mut AnyConnection, ids: &[(u8, u64)]) -> Result<Has
             if i > 0 {
                 sql.push_str(" OR ");
             }
-            sql.push_str(&format!("(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2));
+            sql.push_str(&format!(
+                "(level = ${} AND idx = ${})",
+                2 * i + 1,
+                2 * i + 2
+            ));
         }
         let mut q = sqlx::query(&sql);
         for (level, idx) in chunk {
@@ -149,21 +156,29 @@ const ENTRY_SELECT: &str = "SELECT e.seq, e.time, e.leaf, e.leaf_hash, d.salt, d
 /// Up to `limit` entries with `seq >= from`, in order: verification reads the log in
 /// such pages, so memory stays bounded.
 pub async fn audit_entries(c: &mut AnyConnection, from: u64, limit: u64) -> Result<Vec<AuditRow>> {
-    let rows = sqlx::query(&format!("{ENTRY_SELECT} WHERE e.seq >= $1 ORDER BY e.seq LIMIT $2"))
-        .bind(from as i64)
-        .bind(limit as i64)
-        .fetch_all(c)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "{ENTRY_SELECT} WHERE e.seq >= $1 ORDER BY e.seq LIMIT $2"
+    ))
+    .bind(from as i64)
+    .bind(limit as i64)
+    .fetch_all(c)
+    .await?;
     rows.iter().map(audit_row).collect()
 }
 
 /// Entries at or after a time (RFC 3339 text), up to `limit`.
-pub async fn audit_entries_since(c: &mut AnyConnection, since: &str, limit: u64) -> Result<Vec<AuditRow>> {
-    let rows = sqlx::query(&format!("{ENTRY_SELECT} WHERE e.time >= $1 ORDER BY e.seq LIMIT $2"))
-        .bind(since)
-        .bind(limit as i64)
-        .fetch_all(c)
-        .await?;
+pub async fn audit_entries_since(
+    c: &mut AnyConnection,
+    since: &str,
+    limit: u64,
+) -> Result<Vec<AuditRow>> {
+    let rows = sqlx::query(&format!(
+        "{ENTRY_SELECT} WHERE e.time >= $1 ORDER BY e.seq LIMIT $2"
+    ))
+    .bind(since)
+    .bind(limit as i64)
+    .fetch_all(c)
+    .await?;
     rows.iter().map(audit_row).collect()
 }
 
@@ -186,7 +201,12 @@ pub async fn erase_audit_details(c: &mut AnyConnection, seq: u64) -> Result<bool
         > 0)
 }
 
-pub async fn insert_checkpoint(c: &mut AnyConnection, size: u64, note: &str, created_at: &str) -> Result<()> {
+pub async fn insert_checkpoint(
+    c: &mut AnyConnection,
+    size: u64,
+    note: &str,
+    created_at: &str,
+) -> Result<()> {
     sqlx::query("INSERT INTO audit_checkpoints (size, note, created_at) VALUES ($1, $2, $3)")
         .bind(size as i64)
         .bind(note)
@@ -213,9 +233,11 @@ pub async fn list_checkpoints(c: &mut AnyConnection) -> Result<Vec<CheckpointRow
 
 /// The largest tree size of a stored checkpoint, and when it was made.
 pub async fn last_checkpoint(c: &mut AnyConnection) -> Result<Option<CheckpointRow>> {
-    let r = sqlx::query("SELECT size, note, created_at FROM audit_checkpoints ORDER BY id DESC LIMIT 1")
-        .fetch_optional(c)
-        .await?;
+    let r = sqlx::query(
+        "SELECT size, note, created_at FROM audit_checkpoints ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(c)
+    .await?;
     r.as_ref()
         .map(|r| {
             Ok(CheckpointRow {

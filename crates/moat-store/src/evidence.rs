@@ -7,7 +7,8 @@ use sqlx::AnyConnection;
 use crate::row::{json, parse, text, time, ts};
 use crate::Result;
 
-const COLS: &str = "id, subject_kind, name, version, kind, verdict, summary, report, report_digest, \
+const COLS: &str =
+    "id, subject_kind, name, version, kind, verdict, summary, report, report_digest, \
                     recorded_by, recorded_at";
 
 fn evidence(r: &AnyRow) -> Result<Evidence> {
@@ -47,7 +48,12 @@ pub async fn insert_evidence(c: &mut AnyConnection, e: &Evidence) -> Result<()> 
 }
 
 /// Evidence about one version, oldest first.
-pub async fn list_evidence(c: &mut AnyConnection, subject_kind: &str, name: &str, version: &str) -> Result<Vec<Evidence>> {
+pub async fn list_evidence(
+    c: &mut AnyConnection,
+    subject_kind: &str,
+    name: &str,
+    version: &str,
+) -> Result<Vec<Evidence>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLS} FROM evidence WHERE subject_kind = $1 AND name = $2 AND version = $3 ORDER BY recorded_at, id"
     ))

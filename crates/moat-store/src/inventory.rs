@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use moat_domain::{
-    AiSystem, AliasMove, Artifact, Dataset, Endpoint, LineageEdge, ModelVersion, Review,
-    RiskTier, Sensitivity, Source, Team, Timestamp, Vendor,
+    AiSystem, AliasMove, Artifact, Dataset, Endpoint, LineageEdge, ModelVersion, Review, RiskTier,
+    Sensitivity, Source, Team, Timestamp, Vendor,
 };
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
@@ -105,12 +105,18 @@ async fn artifacts(
     Ok(out)
 }
 
-pub async fn get_model_version(c: &mut AnyConnection, name: &str, version: &str) -> Result<Option<ModelVersion>> {
-    let r = sqlx::query(&format!("SELECT {MV_COLS} FROM model_versions WHERE name = $1 AND version = $2"))
-        .bind(name)
-        .bind(version)
-        .fetch_optional(&mut *c)
-        .await?;
+pub async fn get_model_version(
+    c: &mut AnyConnection,
+    name: &str,
+    version: &str,
+) -> Result<Option<ModelVersion>> {
+    let r = sqlx::query(&format!(
+        "SELECT {MV_COLS} FROM model_versions WHERE name = $1 AND version = $2"
+    ))
+    .bind(name)
+    .bind(version)
+    .fetch_optional(&mut *c)
+    .await?;
     let Some(r) = r else { return Ok(None) };
     let mut m = model_version(&r)?;
     m.artifacts = artifacts(c, Some((name, version)))
@@ -121,7 +127,10 @@ pub async fn get_model_version(c: &mut AnyConnection, name: &str, version: &str)
 }
 
 /// Model versions, all or of one model, by name then registration time.
-pub async fn list_model_versions(c: &mut AnyConnection, name: Option<&str>) -> Result<Vec<ModelVersion>> {
+pub async fn list_model_versions(
+    c: &mut AnyConnection,
+    name: Option<&str>,
+) -> Result<Vec<ModelVersion>> {
     let rows = match name {
         Some(n) => {
             sqlx::query(&format!(
@@ -141,7 +150,9 @@ pub async fn list_model_versions(c: &mut AnyConnection, name: Option<&str>) -> R
     rows.iter()
         .map(|r| {
             let mut m = model_version(r)?;
-            m.artifacts = arts.remove(&(m.name.clone(), m.version.clone())).unwrap_or_default();
+            m.artifacts = arts
+                .remove(&(m.name.clone(), m.version.clone()))
+                .unwrap_or_default();
             Ok(m)
         })
         .collect()
@@ -190,7 +201,11 @@ pub async fn insert_review(c: &mut AnyConnection, r: &Review) -> Result<()> {
     .bind(ts(r.next_due))
     .execute(&mut *c)
     .await?;
-    let table = if r.subject_kind == "dataset" { "datasets" } else { "model_versions" };
+    let table = if r.subject_kind == "dataset" {
+        "datasets"
+    } else {
+        "model_versions"
+    };
     sqlx::query(&format!(
         "UPDATE {table} SET last_review_at = $1, review_due = $2 WHERE name = $3 AND version = $4"
     ))
@@ -203,7 +218,12 @@ pub async fn insert_review(c: &mut AnyConnection, r: &Review) -> Result<()> {
     Ok(())
 }
 
-pub async fn list_reviews(c: &mut AnyConnection, kind: &str, name: &str, version: &str) -> Result<Vec<Review>> {
+pub async fn list_reviews(
+    c: &mut AnyConnection,
+    kind: &str,
+    name: &str,
+    version: &str,
+) -> Result<Vec<Review>> {
     let rows = sqlx::query(
         "SELECT id, subject_kind, name, version, reviewer, notes, reviewed_at, next_due FROM reviews \
          WHERE subject_kind = $1 AND name = $2 AND version = $3 ORDER BY reviewed_at",
@@ -233,11 +253,13 @@ pub async fn list_reviews(c: &mut AnyConnection, kind: &str, name: &str, version
 
 /// The version an alias points at, if it is set.
 pub async fn get_alias(c: &mut AnyConnection, model: &str, alias: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT version FROM aliases WHERE model = $1 AND alias = $2")
-        .bind(model)
-        .bind(alias)
-        .fetch_optional(c)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT version FROM aliases WHERE model = $1 AND alias = $2")
+            .bind(model)
+            .bind(alias)
+            .fetch_optional(c)
+            .await?,
+    )
 }
 
 /// Every alias as `(model, alias, version)`.
@@ -280,7 +302,11 @@ pub async fn move_alias(c: &mut AnyConnection, m: &AliasMove) -> Result<()> {
 }
 
 /// The history of an alias's moves, oldest first.
-pub async fn alias_history(c: &mut AnyConnection, model: &str, alias: &str) -> Result<Vec<AliasMove>> {
+pub async fn alias_history(
+    c: &mut AnyConnection,
+    model: &str,
+    alias: &str,
+) -> Result<Vec<AliasMove>> {
     let rows = sqlx::query(
         "SELECT model, alias, from_version, to_version, moved_by, moved_at FROM alias_moves \
          WHERE model = $1 AND alias = $2 ORDER BY id",
@@ -305,7 +331,8 @@ pub async fn alias_history(c: &mut AnyConnection, model: &str, alias: &str) -> R
 
 // ---- datasets ----
 
-const DS_COLS: &str = "name, version, path, digest, size, format, schema, owner, sensitivity, source, \
+const DS_COLS: &str =
+    "name, version, path, digest, size, format, schema, owner, sensitivity, source, \
                        ai_system, registered_by, registered_at, last_review_at, review_due";
 
 fn dataset(r: &AnyRow) -> Result<Dataset> {
@@ -353,33 +380,48 @@ pub async fn insert_dataset(c: &mut AnyConnection, d: &Dataset) -> Result<()> {
     Ok(())
 }
 
-pub async fn get_dataset(c: &mut AnyConnection, name: &str, version: &str) -> Result<Option<Dataset>> {
-    let r = sqlx::query(&format!("SELECT {DS_COLS} FROM datasets WHERE name = $1 AND version = $2"))
-        .bind(name)
-        .bind(version)
-        .fetch_optional(c)
-        .await?;
+pub async fn get_dataset(
+    c: &mut AnyConnection,
+    name: &str,
+    version: &str,
+) -> Result<Option<Dataset>> {
+    let r = sqlx::query(&format!(
+        "SELECT {DS_COLS} FROM datasets WHERE name = $1 AND version = $2"
+    ))
+    .bind(name)
+    .bind(version)
+    .fetch_optional(c)
+    .await?;
     r.as_ref().map(dataset).transpose()
 }
 
 pub async fn list_datasets(c: &mut AnyConnection, name: Option<&str>) -> Result<Vec<Dataset>> {
     let rows = match name {
         Some(n) => {
-            sqlx::query(&format!("SELECT {DS_COLS} FROM datasets WHERE name = $1 ORDER BY name, registered_at, version"))
-                .bind(n)
-                .fetch_all(c)
-                .await?
+            sqlx::query(&format!(
+            "SELECT {DS_COLS} FROM datasets WHERE name = $1 ORDER BY name, registered_at, version"
+        ))
+            .bind(n)
+            .fetch_all(c)
+            .await?
         }
         None => {
-            sqlx::query(&format!("SELECT {DS_COLS} FROM datasets ORDER BY name, registered_at, version"))
-                .fetch_all(c)
-                .await?
+            sqlx::query(&format!(
+                "SELECT {DS_COLS} FROM datasets ORDER BY name, registered_at, version"
+            ))
+            .fetch_all(c)
+            .await?
         }
     };
     rows.iter().map(dataset).collect()
 }
 
-pub async fn set_dataset_review_due(c: &mut AnyConnection, name: &str, version: &str, due: Timestamp) -> Result<()> {
+pub async fn set_dataset_review_due(
+    c: &mut AnyConnection,
+    name: &str,
+    version: &str,
+    due: Timestamp,
+) -> Result<()> {
     sqlx::query("UPDATE datasets SET review_due = $1 WHERE name = $2 AND version = $3")
         .bind(ts(due))
         .bind(name)
@@ -425,10 +467,15 @@ fn lineage_edge(r: &AnyRow) -> Result<LineageEdge> {
     })
 }
 
-const LINEAGE_COLS: &str = "model, model_version, dataset, dataset_version, how, recorded_by, recorded_at";
+const LINEAGE_COLS: &str =
+    "model, model_version, dataset, dataset_version, how, recorded_by, recorded_at";
 
 /// The datasets a model version was built from.
-pub async fn lineage_of_model(c: &mut AnyConnection, model: &str, version: &str) -> Result<Vec<LineageEdge>> {
+pub async fn lineage_of_model(
+    c: &mut AnyConnection,
+    model: &str,
+    version: &str,
+) -> Result<Vec<LineageEdge>> {
     let rows = sqlx::query(&format!(
         "SELECT {LINEAGE_COLS} FROM lineage WHERE model = $1 AND model_version = $2 ORDER BY dataset, dataset_version"
     ))
@@ -441,9 +488,11 @@ pub async fn lineage_of_model(c: &mut AnyConnection, model: &str, version: &str)
 
 /// Every lineage edge.
 pub async fn list_lineage(c: &mut AnyConnection) -> Result<Vec<LineageEdge>> {
-    let rows = sqlx::query(&format!("SELECT {LINEAGE_COLS} FROM lineage ORDER BY model, model_version, dataset"))
-        .fetch_all(c)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {LINEAGE_COLS} FROM lineage ORDER BY model, model_version, dataset"
+    ))
+    .fetch_all(c)
+    .await?;
     rows.iter().map(lineage_edge).collect()
 }
 
@@ -465,18 +514,20 @@ fn endpoint(r: &AnyRow) -> Result<Endpoint> {
 }
 
 pub async fn insert_endpoint(c: &mut AnyConnection, e: &Endpoint) -> Result<()> {
-    sqlx::query(&format!("INSERT INTO endpoints ({EP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-        .bind(&e.name)
-        .bind(&e.model)
-        .bind(&e.target)
-        .bind(&e.upstream)
-        .bind(&e.owner)
-        .bind(e.ai_system.clone())
-        .bind(&e.created_by)
-        .bind(ts(e.created_at))
-        .execute(c)
-        .await
-        .map_err(|err| Error::unique(err, || format!("endpoint `{}`", e.name)))?;
+    sqlx::query(&format!(
+        "INSERT INTO endpoints ({EP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    ))
+    .bind(&e.name)
+    .bind(&e.model)
+    .bind(&e.target)
+    .bind(&e.upstream)
+    .bind(&e.owner)
+    .bind(e.ai_system.clone())
+    .bind(&e.created_by)
+    .bind(ts(e.created_at))
+    .execute(c)
+    .await
+    .map_err(|err| Error::unique(err, || format!("endpoint `{}`", e.name)))?;
     Ok(())
 }
 
@@ -521,17 +572,21 @@ fn system(r: &AnyRow) -> Result<AiSystem> {
 }
 
 pub async fn get_system(c: &mut AnyConnection, name: &str) -> Result<Option<AiSystem>> {
-    let r = sqlx::query("SELECT name, owner, description, created_by, created_at FROM ai_systems WHERE name = $1")
-        .bind(name)
-        .fetch_optional(c)
-        .await?;
+    let r = sqlx::query(
+        "SELECT name, owner, description, created_by, created_at FROM ai_systems WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(c)
+    .await?;
     r.as_ref().map(system).transpose()
 }
 
 pub async fn list_systems(c: &mut AnyConnection) -> Result<Vec<AiSystem>> {
-    let rows = sqlx::query("SELECT name, owner, description, created_by, created_at FROM ai_systems ORDER BY name")
-        .fetch_all(c)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT name, owner, description, created_by, created_at FROM ai_systems ORDER BY name",
+    )
+    .fetch_all(c)
+    .await?;
     rows.iter().map(system).collect()
 }
 
@@ -544,9 +599,13 @@ pub async fn assign_system(
     system: &str,
 ) -> Result<u64> {
     let q = match (kind, version) {
-        ("model", Some(_)) => "UPDATE model_versions SET ai_system = $1 WHERE name = $2 AND version = $3",
+        ("model", Some(_)) => {
+            "UPDATE model_versions SET ai_system = $1 WHERE name = $2 AND version = $3"
+        }
         ("model", None) => "UPDATE model_versions SET ai_system = $1 WHERE name = $2",
-        ("dataset", Some(_)) => "UPDATE datasets SET ai_system = $1 WHERE name = $2 AND version = $3",
+        ("dataset", Some(_)) => {
+            "UPDATE datasets SET ai_system = $1 WHERE name = $2 AND version = $3"
+        }
         ("dataset", None) => "UPDATE datasets SET ai_system = $1 WHERE name = $2",
         _ => "UPDATE endpoints SET ai_system = $1 WHERE name = $2",
     };
@@ -559,24 +618,34 @@ pub async fn assign_system(
 
 /// Records a team the first time it is named.
 pub async fn ensure_team(c: &mut AnyConnection, name: &str, at: Timestamp) -> Result<()> {
-    sqlx::query("INSERT INTO teams (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
-        .bind(ts(at))
-        .execute(c)
-        .await?;
+    sqlx::query(
+        "INSERT INTO teams (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(ts(at))
+    .execute(c)
+    .await?;
     Ok(())
 }
 
 pub async fn list_teams(c: &mut AnyConnection) -> Result<Vec<Team>> {
-    let rows = sqlx::query("SELECT name, created_at FROM teams ORDER BY name").fetch_all(c).await?;
+    let rows = sqlx::query("SELECT name, created_at FROM teams ORDER BY name")
+        .fetch_all(c)
+        .await?;
     rows.iter()
-        .map(|r| Ok(Team { name: text(r, "name")?, created_at: time(r, "created_at")? }))
+        .map(|r| {
+            Ok(Team {
+                name: text(r, "name")?,
+                created_at: time(r, "created_at")?,
+            })
+        })
         .collect()
 }
 
 // ---- vendors ----
 
-const VENDOR_COLS: &str = "name, source, licence, questionnaire, last_review_at, notes, created_by, created_at";
+const VENDOR_COLS: &str =
+    "name, source, licence, questionnaire, last_review_at, notes, created_by, created_at";
 
 fn vendor(r: &AnyRow) -> Result<Vendor> {
     Ok(Vendor {
@@ -594,39 +663,52 @@ fn vendor(r: &AnyRow) -> Result<Vendor> {
 /// Inserts a vendor, or replaces its record when `replace` is set.
 pub async fn upsert_vendor(c: &mut AnyConnection, v: &Vendor, replace: bool) -> Result<()> {
     if replace {
-        sqlx::query("DELETE FROM vendors WHERE name = $1").bind(&v.name).execute(&mut *c).await?;
+        sqlx::query("DELETE FROM vendors WHERE name = $1")
+            .bind(&v.name)
+            .execute(&mut *c)
+            .await?;
     }
-    sqlx::query(&format!("INSERT INTO vendors ({VENDOR_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-        .bind(&v.name)
-        .bind(&v.source)
-        .bind(&v.licence)
-        .bind(v.questionnaire.to_string())
-        .bind(opt_ts(v.last_review_at))
-        .bind(&v.notes)
-        .bind(&v.created_by)
-        .bind(ts(v.created_at))
-        .execute(c)
-        .await
-        .map_err(|e| Error::unique(e, || format!("vendor `{}`", v.name)))?;
+    sqlx::query(&format!(
+        "INSERT INTO vendors ({VENDOR_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    ))
+    .bind(&v.name)
+    .bind(&v.source)
+    .bind(&v.licence)
+    .bind(v.questionnaire.to_string())
+    .bind(opt_ts(v.last_review_at))
+    .bind(&v.notes)
+    .bind(&v.created_by)
+    .bind(ts(v.created_at))
+    .execute(c)
+    .await
+    .map_err(|e| Error::unique(e, || format!("vendor `{}`", v.name)))?;
     Ok(())
 }
 
 pub async fn get_vendor(c: &mut AnyConnection, name: &str) -> Result<Option<Vendor>> {
-    let r = sqlx::query(&format!("SELECT {VENDOR_COLS} FROM vendors WHERE name = $1"))
-        .bind(name)
-        .fetch_optional(c)
-        .await?;
+    let r = sqlx::query(&format!(
+        "SELECT {VENDOR_COLS} FROM vendors WHERE name = $1"
+    ))
+    .bind(name)
+    .fetch_optional(c)
+    .await?;
     r.as_ref().map(vendor).transpose()
 }
 
 pub async fn list_vendors(c: &mut AnyConnection) -> Result<Vec<Vendor>> {
-    let rows = sqlx::query(&format!("SELECT {VENDOR_COLS} FROM vendors ORDER BY name")).fetch_all(c).await?;
+    let rows = sqlx::query(&format!("SELECT {VENDOR_COLS} FROM vendors ORDER BY name"))
+        .fetch_all(c)
+        .await?;
     rows.iter().map(vendor).collect()
 }
 
-
 /// Sets when a model version's next review is due (used when a cycle changes).
-pub async fn set_model_review_due(c: &mut AnyConnection, name: &str, version: &str, due: Timestamp) -> Result<()> {
+pub async fn set_model_review_due(
+    c: &mut AnyConnection,
+    name: &str,
+    version: &str,
+    due: Timestamp,
+) -> Result<()> {
     sqlx::query("UPDATE model_versions SET review_due = $1 WHERE name = $2 AND version = $3")
         .bind(ts(due))
         .bind(name)

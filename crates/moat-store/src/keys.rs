@@ -25,15 +25,17 @@ pub struct NewKey {
 }
 
 pub async fn insert_principal(c: &mut AnyConnection, p: &PrincipalRow) -> Result<()> {
-    sqlx::query("INSERT INTO principals (id, name, kind, role, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&p.id)
-        .bind(&p.name)
-        .bind(p.kind.to_string())
-        .bind(p.role.to_string())
-        .bind(ts(p.created_at))
-        .execute(c)
-        .await
-        .map_err(|e| Error::unique(e, || format!("principal `{}`", p.name)))?;
+    sqlx::query(
+        "INSERT INTO principals (id, name, kind, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&p.id)
+    .bind(&p.name)
+    .bind(p.kind.to_string())
+    .bind(p.role.to_string())
+    .bind(ts(p.created_at))
+    .execute(c)
+    .await
+    .map_err(|e| Error::unique(e, || format!("principal `{}`", p.name)))?;
     Ok(())
 }
 
@@ -125,9 +127,11 @@ pub async fn key_by_id(c: &mut AnyConnection, id: &str) -> Result<Option<(KeyInf
 }
 
 pub async fn list_keys(c: &mut AnyConnection) -> Result<Vec<KeyInfo>> {
-    let rows = sqlx::query(&format!("SELECT {KEY_COLS} FROM api_keys ORDER BY created_at, id"))
-        .fetch_all(c)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {KEY_COLS} FROM api_keys ORDER BY created_at, id"
+    ))
+    .fetch_all(c)
+    .await?;
     rows.iter().map(|r| key(r).map(|k| k.0)).collect()
 }
 
@@ -154,14 +158,19 @@ pub async fn set_key_expiry(c: &mut AnyConnection, id: &str, at: Timestamp) -> R
 }
 
 pub async fn get_setting(c: &mut AnyConnection, key: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-        .bind(key)
-        .fetch_optional(c)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(c)
+            .await?,
+    )
 }
 
 pub async fn set_setting(c: &mut AnyConnection, key: &str, value: &str) -> Result<()> {
-    sqlx::query("DELETE FROM settings WHERE key = $1").bind(key).execute(&mut *c).await?;
+    sqlx::query("DELETE FROM settings WHERE key = $1")
+        .bind(key)
+        .execute(&mut *c)
+        .await?;
     sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
         .bind(key)
         .bind(value)

@@ -76,7 +76,9 @@ impl Store {
         };
         let mut url = url.to_owned();
         if backend == Backend::Sqlite {
-            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or_default().to_owned();
             match open {
                 Open::CreateIfMissing => {
@@ -91,7 +93,10 @@ impl Store {
             }
         }
         let options = AnyConnectOptions::from_str(&url)
-            .map_err(|e| Error::Connect { url: redact_url(&url), source: e })?
+            .map_err(|e| Error::Connect {
+                url: redact_url(&url),
+                source: e,
+            })?
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
         let max = if backend == Backend::Sqlite { 4 } else { 16 };
@@ -113,7 +118,10 @@ impl Store {
             })
             .connect_with(options)
             .await
-            .map_err(|e| Error::Connect { url: redact_url(&url), source: e })?;
+            .map_err(|e| Error::Connect {
+                url: redact_url(&url),
+                source: e,
+            })?;
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATOR,
             Backend::Postgres => &POSTGRES_MIGRATOR,

@@ -26,13 +26,25 @@ pub(crate) struct Global {
     #[arg(long, global = true, env = "MOAT_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// PostgreSQL URL instead of the embedded SQLite store (postgres://…).
-    #[arg(long, global = true, env = "MOAT_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "MOAT_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Configuration file (default: moat.toml in the current directory, if present).
     #[arg(long, global = true, env = "MOAT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// API key to act with (default: the admin key that `moat init` wrote in the data directory).
-    #[arg(long, global = true, env = "MOAT_API_KEY", value_name = "KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "MOAT_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
     pub api_key: Option<String>,
 }
 

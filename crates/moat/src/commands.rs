@@ -4,10 +4,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use moat_domain::{
-    NewEvidence, RiskTier, Role, Sensitivity, Source, VendorQuestionnaire,
+use moat_domain::{NewEvidence, RiskTier, Role, Sensitivity, Source, VendorQuestionnaire};
+use moat_server::{
+    Classify, NewEndpoint, NewKeyRequest, NewSystem, RegisterDataset, RegisterModel, VendorInput,
 };
-use moat_server::{Classify, NewEndpoint, NewKeyRequest, NewSystem, RegisterDataset, RegisterModel, VendorInput};
 
 use crate::cli::*;
 use crate::context::{Env, UsageError};
@@ -58,7 +58,11 @@ fn source(s: &str) -> anyhow::Result<Source> {
 
 /// `30d`, `12h`, `90m`, `3600s`.
 pub(crate) fn duration(s: &str) -> anyhow::Result<Duration> {
-    let bad = || UsageError(format!("invalid duration `{s}`: use a number with d, h, m or s, e.g. 30d"));
+    let bad = || {
+        UsageError(format!(
+            "invalid duration `{s}`: use a number with d, h, m or s, e.g. 30d"
+        ))
+    };
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
     let n: u64 = num.parse().map_err(|_| bad())?;
     let secs = match unit {
@@ -77,7 +81,11 @@ pub(crate) fn duration(s: &str) -> anyhow::Result<Duration> {
 
 /// `YYYY-MM-DD` (midnight UTC) or RFC 3339, as RFC 3339.
 fn date_arg(s: &str) -> anyhow::Result<String> {
-    let full = if s.len() == 10 { format!("{s}T00:00:00Z") } else { s.to_owned() };
+    let full = if s.len() == 10 {
+        format!("{s}T00:00:00Z")
+    } else {
+        s.to_owned()
+    };
     moat_domain::parse_time(&full)
         .map(moat_domain::format_time)
         .map_err(|_| UsageError(format!("invalid date `{s}`: use YYYY-MM-DD or RFC 3339")).into())
@@ -110,7 +118,10 @@ async fn init(env: &Env, admin: &str) -> anyhow::Result<ExitCode> {
     line(format!("  store:             {}", env.describe_store()));
     line(format!("  audit log:         {}", out.origin));
     line(format!("  audit public key:  {}", out.public_key));
-    line(format!("  admin key (0600):  {}", out.admin_key_path.display()));
+    line(format!(
+        "  admin key (0600):  {}",
+        out.admin_key_path.display()
+    ));
     line("The command line uses the admin key by default; create narrower keys with `moat key create`.");
     out.app.store().close().await;
     Ok(ExitCode::SUCCESS)
@@ -128,17 +139,35 @@ async fn serve(env: &Env, a: ServeArgs) -> anyhow::Result<ExitCode> {
     let addr = a.addr.unwrap_or_else(|| env.config.addr.clone());
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
-        .with_context(|| format!("cannot listen on `{addr}`; is another server running there? pass --addr"))?;
+        .with_context(|| {
+            format!("cannot listen on `{addr}`; is another server running there? pass --addr")
+        })?;
     let local = listener.local_addr()?;
-    let router = moat_server::router(app.clone(), moat_server::HttpOptions { public_dashboard: a.demo });
+    let router = moat_server::router(
+        app.clone(),
+        moat_server::HttpOptions {
+            public_dashboard: a.demo,
+        },
+    );
     line(format!("Moat is serving on http://{local}"));
-    line(format!("  dashboard:  http://{local}/{}", if a.demo { "   (demo: open without a key)" } else { "" }));
-    line(format!("  API:        http://{local}/api/v1   (OpenAPI: http://{local}/openapi.json)"));
+    line(format!(
+        "  dashboard:  http://{local}/{}",
+        if a.demo {
+            "   (demo: open without a key)"
+        } else {
+            ""
+        }
+    ));
+    line(format!(
+        "  API:        http://{local}/api/v1   (OpenAPI: http://{local}/openapi.json)"
+    ));
     line(format!("  metrics:    http://{local}/metrics"));
     line(format!("  store:      {}", env.describe_store()));
     line(format!(
         "  admin key:  {} (send as `Authorization: Bearer <key>`)",
-        env.data_dir().join(crate::context::ADMIN_KEY_FILE).display()
+        env.data_dir()
+            .join(crate::context::ADMIN_KEY_FILE)
+            .display()
     ));
     line("Press Ctrl-C to stop.");
     axum::serve(listener, router)
@@ -171,18 +200,45 @@ async fn inventory(env: &Env, a: InventoryArgs) -> anyhow::Result<ExitCode> {
                     r.asset.clone(),
                     r.owner.clone(),
                     r.tier.map(|t| t.to_string()).unwrap_or_else(|| "-".into()),
-                    r.sensitivity.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                    r.sensitivity
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into()),
                     r.ai_system.clone().unwrap_or_else(|| "-".into()),
-                    if r.aliases.is_empty() { "-".into() } else { r.aliases.join(",") },
+                    if r.aliases.is_empty() {
+                        "-".into()
+                    } else {
+                        r.aliases.join(",")
+                    },
                     r.review_due.map(date).unwrap_or_else(|| "-".into()),
-                    if r.overdue { "OVERDUE".into() } else { String::new() },
+                    if r.overdue {
+                        "OVERDUE".into()
+                    } else {
+                        String::new()
+                    },
                 ]
             })
             .collect();
-        table(&["kind", "asset", "owner", "tier", "sensitivity", "system", "aliases", "review due", ""], &body);
+        table(
+            &[
+                "kind",
+                "asset",
+                "owner",
+                "tier",
+                "sensitivity",
+                "system",
+                "aliases",
+                "review due",
+                "",
+            ],
+            &body,
+        );
     }
     app.store().close().await;
-    Ok(if a.overdue && !rows.is_empty() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if a.overdue && !rows.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn model_rows(ms: &[moat_domain::ModelVersion]) -> Vec<Vec<String>> {
@@ -202,9 +258,21 @@ fn model_rows(ms: &[moat_domain::ModelVersion]) -> Vec<Vec<String>> {
         .collect()
 }
 
-const MODEL_HEADERS: &[&str] = &["model", "owner", "tier", "sensitivity", "source", "digest", "review due"];
+const MODEL_HEADERS: &[&str] = &[
+    "model",
+    "owner",
+    "tier",
+    "sensitivity",
+    "source",
+    "digest",
+    "review due",
+];
 
-async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -> anyhow::Result<ExitCode> {
+async fn dispatch(
+    app: &moat_server::App,
+    cx: &moat_server::Ctx,
+    cmd: Command,
+) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Model(ModelCmd::Register(a)) => {
             let artifacts = crate::files::artifacts(&a.artifacts)?;
@@ -227,11 +295,21 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
             if a.out.json {
                 output::json(&m)?;
             } else {
-                line(format!("Registered model {}@{} ({})", m.name, m.version, m.digest));
+                line(format!(
+                    "Registered model {}@{} ({})",
+                    m.name, m.version, m.digest
+                ));
                 for art in &m.artifacts {
-                    line(format!("  {}  {}  {} bytes", art.sha256, art.path, art.size));
+                    line(format!(
+                        "  {}  {}  {} bytes",
+                        art.sha256, art.path, art.size
+                    ));
                 }
-                line(format!("  tier {}, review due {}", m.tier, date(m.review_due)));
+                line(format!(
+                    "  tier {}, review due {}",
+                    m.tier,
+                    date(m.review_due)
+                ));
             }
         }
         Command::Model(ModelCmd::List(a)) => {
@@ -254,22 +332,52 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
                 line(format!("  tier:         {}", m.tier));
                 line(format!("  sensitivity:  {}", m.sensitivity));
                 line(format!("  source:       {}", m.source.label()));
-                line(format!("  AI system:    {}", m.ai_system.as_deref().unwrap_or("-")));
-                line(format!("  aliases:      {}", if d.aliases.is_empty() { "-".into() } else { d.aliases.join(", ") }));
-                line(format!("  registered:   {} by {}", moat_domain::format_time(m.registered_at), m.registered_by));
-                line(format!("  review due:   {}{}", date(m.review_due), if d.overdue { " (OVERDUE)" } else { "" }));
+                line(format!(
+                    "  AI system:    {}",
+                    m.ai_system.as_deref().unwrap_or("-")
+                ));
+                line(format!(
+                    "  aliases:      {}",
+                    if d.aliases.is_empty() {
+                        "-".into()
+                    } else {
+                        d.aliases.join(", ")
+                    }
+                ));
+                line(format!(
+                    "  registered:   {} by {}",
+                    moat_domain::format_time(m.registered_at),
+                    m.registered_by
+                ));
+                line(format!(
+                    "  review due:   {}{}",
+                    date(m.review_due),
+                    if d.overdue { " (OVERDUE)" } else { "" }
+                ));
                 line("  artifacts:");
                 for art in &m.artifacts {
-                    line(format!("    {}  {}  {} bytes", art.sha256, art.path, art.size));
+                    line(format!(
+                        "    {}  {}  {} bytes",
+                        art.sha256, art.path, art.size
+                    ));
                 }
                 line("  datasets:");
                 for e in &d.lineage {
-                    line(format!("    {}@{} ({})", e.dataset, e.dataset_version, e.how));
+                    line(format!(
+                        "    {}@{} ({})",
+                        e.dataset, e.dataset_version, e.how
+                    ));
                 }
                 line(format!("  reviews:      {}", d.reviews.len()));
                 line("  evidence:");
                 for e in &d.evidence {
-                    line(format!("    {} {} {}: {}", date(e.recorded_at), e.kind, e.verdict, e.summary));
+                    line(format!(
+                        "    {} {} {}: {}",
+                        date(e.recorded_at),
+                        e.kind,
+                        e.verdict,
+                        e.summary
+                    ));
                 }
             }
         }
@@ -278,7 +386,10 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
                 .classify_model(
                     cx,
                     &a.reference,
-                    Classify { tier: a.tier.map(tier), sensitivity: a.sensitivity.map(sensitivity) },
+                    Classify {
+                        tier: a.tier.map(tier),
+                        sensitivity: a.sensitivity.map(sensitivity),
+                    },
                 )
                 .await?;
             if a.out.json {
@@ -286,13 +397,22 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
             } else {
                 line(format!(
                     "{}@{} is now {} / {}; review due {}",
-                    m.name, m.version, m.tier, m.sensitivity, date(m.review_due)
+                    m.name,
+                    m.version,
+                    m.tier,
+                    m.sensitivity,
+                    date(m.review_due)
                 ));
             }
         }
         Command::Model(ModelCmd::Review(a)) => review(app, cx, "model", a).await?,
         Command::Dataset(DatasetCmd::Review(a)) => review(app, cx, "dataset", a).await?,
-        Command::Model(ModelCmd::Alias(AliasCmd::Set { model, alias, version, out })) => {
+        Command::Model(ModelCmd::Alias(AliasCmd::Set {
+            model,
+            alias,
+            version,
+            out,
+        })) => {
             let m = app.set_alias(cx, &model, &alias, &version).await?;
             if out.json {
                 output::json(&m)?;
@@ -325,7 +445,8 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
         Command::Dataset(DatasetCmd::Register(a)) => {
             let path = a.path.clone();
             let (sha, size) = crate::files::sha256_file(&path)?;
-            let file = std::fs::File::open(&path).with_context(|| format!("cannot open `{}`", path.display()))?;
+            let file = std::fs::File::open(&path)
+                .with_context(|| format!("cannot open `{}`", path.display()))?;
             let summary = moat_data::summarize(std::io::BufReader::new(file))
                 .with_context(|| format!("cannot read the schema of `{}`", path.display()))?;
             let d = app
@@ -349,9 +470,17 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
             if a.out.json {
                 output::json(&d)?;
             } else {
-                line(format!("Registered dataset {}@{} ({}, {} bytes, {})", d.name, d.version, d.digest, d.size, d.format));
+                line(format!(
+                    "Registered dataset {}@{} ({}, {} bytes, {})",
+                    d.name, d.version, d.digest, d.size, d.format
+                ));
                 for c in &summary.columns {
-                    line(format!("  {}: {}{}", c.name, c.ty, if c.nullable { " (nullable)" } else { "" }));
+                    line(format!(
+                        "  {}: {}{}",
+                        c.name,
+                        c.ty,
+                        if c.nullable { " (nullable)" } else { "" }
+                    ));
                 }
             }
         }
@@ -375,7 +504,18 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
                         ]
                     })
                     .collect();
-                table(&["dataset", "owner", "sensitivity", "format", "bytes", "digest", "review due"], &rows);
+                table(
+                    &[
+                        "dataset",
+                        "owner",
+                        "sensitivity",
+                        "format",
+                        "bytes",
+                        "digest",
+                        "review due",
+                    ],
+                    &rows,
+                );
             }
         }
         Command::Dataset(DatasetCmd::Show(a)) => {
@@ -390,7 +530,11 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
                 line(format!("  format:       {} ({} bytes)", ds.format, ds.size));
                 line(format!("  owner:        {}", ds.owner));
                 line(format!("  sensitivity:  {}", ds.sensitivity));
-                line(format!("  review due:   {}{}", date(ds.review_due), if d.overdue { " (OVERDUE)" } else { "" }));
+                line(format!(
+                    "  review due:   {}{}",
+                    date(ds.review_due),
+                    if d.overdue { " (OVERDUE)" } else { "" }
+                ));
                 line(format!("  schema:       {}", ds.schema));
                 for e in &d.used_by {
                     line(format!("  used by:      {}@{}", e.model, e.model_version));
@@ -403,27 +547,67 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
                 output::json(&l)?;
             } else {
                 for d in &l.datasets {
-                    line(format!("dataset  {}@{}  {}  ({}, recorded {} by {})", d.name, d.version, d.digest, d.how, date(d.recorded_at), d.recorded_by));
+                    line(format!(
+                        "dataset  {}@{}  {}  ({}, recorded {} by {})",
+                        d.name,
+                        d.version,
+                        d.digest,
+                        d.how,
+                        date(d.recorded_at),
+                        d.recorded_by
+                    ));
                 }
-                line(format!("model    {}@{}  {}{}", l.model, l.version, l.digest, if l.aliases.is_empty() { String::new() } else { format!("  [{}]", l.aliases.join(", ")) }));
+                line(format!(
+                    "model    {}@{}  {}{}",
+                    l.model,
+                    l.version,
+                    l.digest,
+                    if l.aliases.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  [{}]", l.aliases.join(", "))
+                    }
+                ));
                 for e in &l.endpoints {
-                    line(format!("endpoint {}  -> {}  (serves {})", e.name, e.upstream, e.target));
+                    line(format!(
+                        "endpoint {}  -> {}  (serves {})",
+                        e.name, e.upstream, e.target
+                    ));
                 }
             }
         }
-        Command::Vendor(VendorCmd::Add { name, source, licence, questionnaire: q, last_review, notes, update, out }) => {
+        Command::Vendor(VendorCmd::Add {
+            name,
+            source,
+            licence,
+            questionnaire: q,
+            last_review,
+            notes,
+            update,
+            out,
+        }) => {
             let last_review = last_review.as_deref().map(date_arg).transpose()?;
             let v = app
                 .add_vendor(
                     cx,
-                    VendorInput { name, source, licence, questionnaire: questionnaire(q), last_review, notes },
+                    VendorInput {
+                        name,
+                        source,
+                        licence,
+                        questionnaire: questionnaire(q),
+                        last_review,
+                        notes,
+                    },
                     update,
                 )
                 .await?;
             if out.json {
                 output::json(&v)?;
             } else {
-                line(format!("Vendor {} recorded (questionnaire {})", v.name, v.questionnaire));
+                line(format!(
+                    "Vendor {} recorded (questionnaire {})",
+                    v.name, v.questionnaire
+                ));
             }
         }
         Command::Vendor(VendorCmd::List(out)) => {
@@ -443,18 +627,49 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
                         ]
                     })
                     .collect();
-                table(&["vendor", "source", "licence", "questionnaire", "last review"], &rows);
+                table(
+                    &[
+                        "vendor",
+                        "source",
+                        "licence",
+                        "questionnaire",
+                        "last review",
+                    ],
+                    &rows,
+                );
             }
         }
-        Command::System(SystemCmd::Add { name, owner, description, out }) => {
-            let s = app.add_system(cx, NewSystem { name, owner, description }).await?;
+        Command::System(SystemCmd::Add {
+            name,
+            owner,
+            description,
+            out,
+        }) => {
+            let s = app
+                .add_system(
+                    cx,
+                    NewSystem {
+                        name,
+                        owner,
+                        description,
+                    },
+                )
+                .await?;
             if out.json {
                 output::json(&s)?;
             } else {
-                line(format!("AI system {} created (accountable owner {})", s.name, s.owner));
+                line(format!(
+                    "AI system {} created (accountable owner {})",
+                    s.name, s.owner
+                ));
             }
         }
-        Command::System(SystemCmd::Assign { system, model, dataset, endpoint }) => {
+        Command::System(SystemCmd::Assign {
+            system,
+            model,
+            dataset,
+            endpoint,
+        }) => {
             let (kind, member) = match (model, dataset, endpoint) {
                 (Some(m), _, _) => ("model", m),
                 (_, Some(d), _) => ("dataset", d),
@@ -482,15 +697,41 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
                         ]
                     })
                     .collect();
-                table(&["system", "owner", "tier", "models", "datasets", "endpoints"], &rows);
+                table(
+                    &["system", "owner", "tier", "models", "datasets", "endpoints"],
+                    &rows,
+                );
             }
         }
-        Command::Endpoint(EndpointCmd::Add { name, model, target, upstream, owner, system, out }) => {
-            let e = app.add_endpoint(cx, NewEndpoint { name, model, target, upstream, owner, system }).await?;
+        Command::Endpoint(EndpointCmd::Add {
+            name,
+            model,
+            target,
+            upstream,
+            owner,
+            system,
+            out,
+        }) => {
+            let e = app
+                .add_endpoint(
+                    cx,
+                    NewEndpoint {
+                        name,
+                        model,
+                        target,
+                        upstream,
+                        owner,
+                        system,
+                    },
+                )
+                .await?;
             if out.json {
                 output::json(&e)?;
             } else {
-                line(format!("Endpoint {} serves {}:{} from {}", e.name, e.model, e.target, e.upstream));
+                line(format!(
+                    "Endpoint {} serves {}:{} from {}",
+                    e.name, e.model, e.target, e.upstream
+                ));
             }
         }
         Command::Endpoint(EndpointCmd::List(out)) => {
@@ -500,17 +741,36 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
             } else {
                 let rows: Vec<Vec<String>> = es
                     .iter()
-                    .map(|e| vec![e.name.clone(), format!("{}:{}", e.model, e.target), e.upstream.clone(), e.owner.clone()])
+                    .map(|e| {
+                        vec![
+                            e.name.clone(),
+                            format!("{}:{}", e.model, e.target),
+                            e.upstream.clone(),
+                            e.owner.clone(),
+                        ]
+                    })
                     .collect();
                 table(&["endpoint", "serves", "upstream", "owner"], &rows);
             }
         }
-        Command::Evidence(EvidenceCmd::Add { reference, kind, verdict, summary, report, dataset, out }) => {
-            let r: moat_domain::AssetRef = reference.parse().map_err(|e: moat_domain::Error| UsageError(e.to_string()))?;
+        Command::Evidence(EvidenceCmd::Add {
+            reference,
+            kind,
+            verdict,
+            summary,
+            report,
+            dataset,
+            out,
+        }) => {
+            let r: moat_domain::AssetRef = reference
+                .parse()
+                .map_err(|e: moat_domain::Error| UsageError(e.to_string()))?;
             let report = match report {
                 Some(p) => {
-                    let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read `{}`", p.display()))?;
-                    serde_json::from_str(&text).with_context(|| format!("`{}` is not JSON", p.display()))?
+                    let text = std::fs::read_to_string(&p)
+                        .with_context(|| format!("cannot read `{}`", p.display()))?;
+                    serde_json::from_str(&text)
+                        .with_context(|| format!("`{}` is not JSON", p.display()))?
                 }
                 None => serde_json::Value::Null,
             };
@@ -521,8 +781,10 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
                         subject_kind: if dataset { "dataset" } else { "model" }.into(),
                         name: r.name,
                         version: r.version,
-                        kind: moat_domain::EvidenceKind::parse(&kind).map_err(|e| UsageError(e.to_string()))?,
-                        verdict: moat_domain::Verdict::parse(&verdict).map_err(|e| UsageError(e.to_string()))?,
+                        kind: moat_domain::EvidenceKind::parse(&kind)
+                            .map_err(|e| UsageError(e.to_string()))?,
+                        verdict: moat_domain::Verdict::parse(&verdict)
+                            .map_err(|e| UsageError(e.to_string()))?,
                         summary,
                         report,
                     },
@@ -531,11 +793,20 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
             if out.json {
                 output::json(&e)?;
             } else {
-                line(format!("Evidence {} recorded: {} {} ({})", e.id, e.kind, e.verdict, e.report_digest));
+                line(format!(
+                    "Evidence {} recorded: {} {} ({})",
+                    e.id, e.kind, e.verdict, e.report_digest
+                ));
             }
         }
-        Command::Evidence(EvidenceCmd::List { reference, dataset, out }) => {
-            let es = app.list_evidence(cx, if dataset { "dataset" } else { "model" }, &reference).await?;
+        Command::Evidence(EvidenceCmd::List {
+            reference,
+            dataset,
+            out,
+        }) => {
+            let es = app
+                .list_evidence(cx, if dataset { "dataset" } else { "model" }, &reference)
+                .await?;
             if out.json {
                 output::json(&es)?;
             } else {
@@ -552,7 +823,10 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
                         ]
                     })
                     .collect();
-                table(&["id", "recorded at", "kind", "verdict", "summary", "by"], &rows);
+                table(
+                    &["id", "recorded at", "kind", "verdict", "summary", "by"],
+                    &rows,
+                );
             }
         }
         Command::Key(k) => keys(app, cx, k).await?,
@@ -564,12 +838,23 @@ async fn dispatch(app: &moat_server::App, cx: &moat_server::Ctx, cmd: Command) -
     Ok(ExitCode::SUCCESS)
 }
 
-async fn review(app: &moat_server::App, cx: &moat_server::Ctx, kind: &str, a: ReviewArgs) -> anyhow::Result<()> {
+async fn review(
+    app: &moat_server::App,
+    cx: &moat_server::Ctx,
+    kind: &str,
+    a: ReviewArgs,
+) -> anyhow::Result<()> {
     let r = app.review(cx, kind, &a.reference, &a.notes).await?;
     if a.out.json {
         output::json(&r)?;
     } else {
-        line(format!("Review {} recorded for {}@{}; next review due {}", r.id, r.name, r.version, date(r.next_due)));
+        line(format!(
+            "Review {} recorded for {}@{}; next review due {}",
+            r.id,
+            r.name,
+            r.version,
+            date(r.next_due)
+        ));
     }
     Ok(())
 }
@@ -589,9 +874,15 @@ fn key_rows(keys: &[moat_domain::KeyInfo]) -> Vec<Vec<String>> {
                 k.id.clone(),
                 k.name.clone(),
                 k.role.to_string(),
-                if k.endpoints.is_empty() { "-".into() } else { k.endpoints.join(",") },
+                if k.endpoints.is_empty() {
+                    "-".into()
+                } else {
+                    k.endpoints.join(",")
+                },
                 date(k.created_at),
-                k.expires_at.map(|e| moat_domain::format_time(e)).unwrap_or_else(|| "never".into()),
+                k.expires_at
+                    .map(moat_domain::format_time)
+                    .unwrap_or_else(|| "never".into()),
                 state,
             ]
         })
@@ -600,10 +891,28 @@ fn key_rows(keys: &[moat_domain::KeyInfo]) -> Vec<Vec<String>> {
 
 async fn keys(app: &moat_server::App, cx: &moat_server::Ctx, k: KeyCmd) -> anyhow::Result<()> {
     match k {
-        KeyCmd::Create { name, role: r, endpoints, expires, out } => {
-            let expires_in_secs = expires.as_deref().map(duration).transpose()?.map(|d| d.as_secs());
+        KeyCmd::Create {
+            name,
+            role: r,
+            endpoints,
+            expires,
+            out,
+        } => {
+            let expires_in_secs = expires
+                .as_deref()
+                .map(duration)
+                .transpose()?
+                .map(|d| d.as_secs());
             let c = app
-                .create_key(cx, NewKeyRequest { name, role: role(r), endpoints, expires_in_secs })
+                .create_key(
+                    cx,
+                    NewKeyRequest {
+                        name,
+                        role: role(r),
+                        endpoints,
+                        expires_in_secs,
+                    },
+                )
                 .await?;
             if out.json {
                 output::json(&c)?;
@@ -613,7 +922,10 @@ async fn keys(app: &moat_server::App, cx: &moat_server::Ctx, k: KeyCmd) -> anyho
                     c.info.id,
                     c.info.name,
                     c.info.role,
-                    c.info.expires_at.map(moat_domain::format_time).unwrap_or_else(|| "never".into())
+                    c.info
+                        .expires_at
+                        .map(moat_domain::format_time)
+                        .unwrap_or_else(|| "never".into())
                 ));
                 line(&c.key);
             }
@@ -623,7 +935,18 @@ async fn keys(app: &moat_server::App, cx: &moat_server::Ctx, k: KeyCmd) -> anyho
             if out.json {
                 output::json(&ks)?;
             } else {
-                table(&["id", "name", "role", "endpoints", "created", "expires", "state"], &key_rows(&ks));
+                table(
+                    &[
+                        "id",
+                        "name",
+                        "role",
+                        "endpoints",
+                        "created",
+                        "expires",
+                        "state",
+                    ],
+                    &key_rows(&ks),
+                );
             }
         }
         KeyCmd::Revoke { id, out } => {
@@ -651,9 +974,18 @@ async fn keys(app: &moat_server::App, cx: &moat_server::Ctx, k: KeyCmd) -> anyho
     Ok(())
 }
 
-async fn audit(app: &moat_server::App, cx: &moat_server::Ctx, a: AuditCmd) -> anyhow::Result<ExitCode> {
+async fn audit(
+    app: &moat_server::App,
+    cx: &moat_server::Ctx,
+    a: AuditCmd,
+) -> anyhow::Result<ExitCode> {
     match a {
-        AuditCmd::Log { since, from, limit, out } => {
+        AuditCmd::Log {
+            since,
+            from,
+            limit,
+            out,
+        } => {
             let since = since.as_deref().map(date_arg).transpose()?;
             let es = app.audit_log(cx, from, since.as_deref(), limit).await?;
             if out.json {
@@ -662,13 +994,39 @@ async fn audit(app: &moat_server::App, cx: &moat_server::Ctx, a: AuditCmd) -> an
                 let rows: Vec<Vec<String>> = es
                     .iter()
                     .map(|e| {
-                        let f = |k: &str| e.entry.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
-                        let actor = e.entry.get("actor").and_then(|a| a.get("id")).and_then(|v| v.as_str()).unwrap_or("");
-                        let res = e.entry.get("resource").and_then(|r| r.get("id")).and_then(|v| v.as_str()).unwrap_or("");
-                        vec![e.seq.to_string(), f("time"), actor.to_owned(), f("action"), res.to_owned(), f("outcome")]
+                        let f = |k: &str| {
+                            e.entry
+                                .get(k)
+                                .and_then(|v| v.as_str())
+                                .unwrap_or("")
+                                .to_owned()
+                        };
+                        let actor = e
+                            .entry
+                            .get("actor")
+                            .and_then(|a| a.get("id"))
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("");
+                        let res = e
+                            .entry
+                            .get("resource")
+                            .and_then(|r| r.get("id"))
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("");
+                        vec![
+                            e.seq.to_string(),
+                            f("time"),
+                            actor.to_owned(),
+                            f("action"),
+                            res.to_owned(),
+                            f("outcome"),
+                        ]
                     })
                     .collect();
-                table(&["seq", "time", "actor", "action", "resource", "outcome"], &rows);
+                table(
+                    &["seq", "time", "actor", "action", "resource", "outcome"],
+                    &rows,
+                );
             }
         }
         AuditCmd::Checkpoint => {
@@ -706,7 +1064,10 @@ async fn audit(app: &moat_server::App, cx: &moat_server::Ctx, a: AuditCmd) -> an
         AuditCmd::Verify { checkpoints, out } => {
             let mut extra = Vec::new();
             for p in &checkpoints {
-                extra.push(std::fs::read_to_string(p).with_context(|| format!("cannot read checkpoint `{}`", p.display()))?);
+                extra.push(
+                    std::fs::read_to_string(p)
+                        .with_context(|| format!("cannot read checkpoint `{}`", p.display()))?,
+                );
             }
             let v = app.audit_verify(cx, &extra).await?;
             if out.json {
@@ -717,7 +1078,10 @@ async fn audit(app: &moat_server::App, cx: &moat_server::Ctx, a: AuditCmd) -> an
                     v.size, v.root, v.checkpoints_checked, v.erased_details
                 ));
             } else {
-                line(format!("FAILED: the audit log has been tampered with ({} entries read)", v.size));
+                line(format!(
+                    "FAILED: the audit log has been tampered with ({} entries read)",
+                    v.size
+                ));
                 for p in &v.problems {
                     line(format!("  - {p}"));
                 }
@@ -725,7 +1089,11 @@ async fn audit(app: &moat_server::App, cx: &moat_server::Ctx, a: AuditCmd) -> an
                     line(format!("  … and {} more", v.more_problems));
                 }
             }
-            return Ok(if v.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+            return Ok(if v.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
         }
         AuditCmd::PublicKey => line(app.verifier_key().to_string()),
     }

@@ -94,7 +94,8 @@ pub(crate) struct Config {
 
 impl RawConfig {
     pub(crate) fn parse(text: &str, file: &Path) -> anyhow::Result<RawConfig> {
-        toml::from_str(text).with_context(|| format!("invalid configuration in `{}`", file.display()))
+        toml::from_str(text)
+            .with_context(|| format!("invalid configuration in `{}`", file.display()))
     }
 
     /// Applies `MOAT_*` overrides read through `var` (tests pass a map).
@@ -104,13 +105,24 @@ impl RawConfig {
             if let Some(v) = var(name) {
                 match v.parse() {
                     Ok(d) => *slot = d,
-                    Err(_) => problems.push(format!("`{name}` must be a number of days, got `{v}`")),
+                    Err(_) => {
+                        problems.push(format!("`{name}` must be a number of days, got `{v}`"))
+                    }
                 }
             }
         };
-        days("MOAT_REVIEW_DAYS_HIGH", &mut self.governance.review_days.high);
-        days("MOAT_REVIEW_DAYS_LIMITED", &mut self.governance.review_days.limited);
-        days("MOAT_REVIEW_DAYS_MINIMAL", &mut self.governance.review_days.minimal);
+        days(
+            "MOAT_REVIEW_DAYS_HIGH",
+            &mut self.governance.review_days.high,
+        );
+        days(
+            "MOAT_REVIEW_DAYS_LIMITED",
+            &mut self.governance.review_days.limited,
+        );
+        days(
+            "MOAT_REVIEW_DAYS_MINIMAL",
+            &mut self.governance.review_days.minimal,
+        );
         if let Some(v) = var("MOAT_AUDIT_ORIGIN") {
             self.audit.origin = Some(v);
         }
@@ -131,7 +143,9 @@ impl RawConfig {
         }
         if let Some(o) = &self.audit.origin {
             if o.is_empty() || o.contains('+') || o.chars().any(char::is_whitespace) {
-                problems.push(format!("[audit] origin `{o}` must be non-empty, without spaces or `+`"));
+                problems.push(format!(
+                    "[audit] origin `{o}` must be non-empty, without spaces or `+`"
+                ));
             }
         }
         if let Some(u) = &self.storage.database_url {
@@ -146,9 +160,15 @@ impl RawConfig {
             bail!("invalid configuration: {}", problems.join("; "));
         }
         Ok(Config {
-            data_dir: self.storage.data_dir.unwrap_or_else(|| PathBuf::from(".moat")),
+            data_dir: self
+                .storage
+                .data_dir
+                .unwrap_or_else(|| PathBuf::from(".moat")),
             database_url: self.storage.database_url,
-            addr: self.server.addr.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+            addr: self
+                .server
+                .addr
+                .unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
             review_cycles: self.governance.review_days,
             audit_origin: self.audit.origin,
             checkpoint_every: self.audit.checkpoint_every,
@@ -165,17 +185,29 @@ mod tests {
     #[test]
     fn example_file_parses() {
         let text = include_str!("../../../moat.example.toml");
-        let cfg = RawConfig::parse(text, Path::new("moat.example.toml")).unwrap().validate().unwrap();
+        let cfg = RawConfig::parse(text, Path::new("moat.example.toml"))
+            .unwrap()
+            .validate()
+            .unwrap();
         assert_eq!(cfg.review_cycles.high, 30);
     }
 
     #[test]
     fn env_overrides_and_all_problems_reported() {
-        let mut raw = RawConfig::parse("[governance.review_days]\nhigh = 14\n", Path::new("m.toml")).unwrap();
+        let mut raw =
+            RawConfig::parse("[governance.review_days]\nhigh = 14\n", Path::new("m.toml")).unwrap();
         let env: HashMap<&str, &str> = [("MOAT_REVIEW_DAYS_LIMITED", "45")].into();
-        raw.apply_env(&|k| env.get(k).map(|v| v.to_string())).unwrap();
+        raw.apply_env(&|k| env.get(k).map(|v| v.to_string()))
+            .unwrap();
         let cfg = raw.validate().unwrap();
-        assert_eq!((cfg.review_cycles.high, cfg.review_cycles.limited, cfg.review_cycles.minimal), (14, 45, 365));
+        assert_eq!(
+            (
+                cfg.review_cycles.high,
+                cfg.review_cycles.limited,
+                cfg.review_cycles.minimal
+            ),
+            (14, 45, 365)
+        );
 
         let err = RawConfig::parse("[storage]\nbogus = 1\n", Path::new("m.toml")).unwrap_err();
         assert!(format!("{err:#}").contains("unknown field `bogus`"));
@@ -185,6 +217,11 @@ mod tests {
         )
         .unwrap();
         let msg = raw.validate().unwrap_err().to_string();
-        assert!(msg.contains("review_days") && msg.contains("checkpoint_every") && msg.contains("u:[redacted]@h"), "{msg}");
+        assert!(
+            msg.contains("review_days")
+                && msg.contains("checkpoint_every")
+                && msg.contains("u:[redacted]@h"),
+            "{msg}"
+        );
     }
 }

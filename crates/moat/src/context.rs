@@ -39,7 +39,10 @@ impl Env {
         let mut raw = match fs::read_to_string(&path) {
             Ok(text) => RawConfig::parse(&text, &path)?,
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => RawConfig::default(),
-            Err(e) => return Err(e).with_context(|| format!("cannot read configuration `{}`", path.display())),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read configuration `{}`", path.display()))
+            }
         };
         raw.apply_env(&|k| std::env::var(k).ok())?;
         // Flags (and their MOAT_* variables, which clap reads) override the file.
@@ -96,7 +99,10 @@ impl Env {
             Err(_) => {
                 let p = self.data_dir().join(SIGNING_KEY_FILE);
                 zeroize::Zeroizing::new(fs::read_to_string(&p).with_context(|| {
-                    format!("cannot read the audit signing key `{}`; run `moat init`", p.display())
+                    format!(
+                        "cannot read the audit signing key `{}`; run `moat init`",
+                        p.display()
+                    )
                 })?)
             }
         };
@@ -152,7 +158,8 @@ impl Env {
     /// `moat init`: data directory, database, signing key, first admin key.
     pub(crate) async fn init(&self, admin_name: &str) -> anyhow::Result<InitOutcome> {
         let dir = self.data_dir();
-        fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory `{}`", dir.display()))?;
+        fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the data directory `{}`", dir.display()))?;
         restrict_dir(dir)?;
         let store = self.open_store(Open::CreateIfMissing).await?;
         let mut c = store.conn().await?;
@@ -160,7 +167,10 @@ impl Env {
             Some(o) => o,
             None => {
                 let o = self.config.audit_origin.clone().unwrap_or_else(|| {
-                    format!("moat.local/audit/{}", hex::encode(moat_server::random_bytes::<4>()))
+                    format!(
+                        "moat.local/audit/{}",
+                        hex::encode(moat_server::random_bytes::<4>())
+                    )
                 });
                 moat_store::set_setting(&mut c, ORIGIN_SETTING, &o).await?;
                 o
@@ -223,7 +233,9 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         o.mode(0o600);
     }
-    let mut f = o.open(&tmp).with_context(|| format!("cannot write `{}`", tmp.display()))?;
+    let mut f = o
+        .open(&tmp)
+        .with_context(|| format!("cannot write `{}`", tmp.display()))?;
     f.write_all(text.as_bytes())?;
     f.sync_all()?;
     fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))?;

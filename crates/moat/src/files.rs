@@ -16,7 +16,9 @@ pub(crate) fn sha256_file(path: &Path) -> anyhow::Result<(String, u64)> {
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
     loop {
-        let n = f.read(&mut buf).with_context(|| format!("cannot read `{}`", path.display()))?;
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
         if n == 0 {
             break;
         }
@@ -39,7 +41,9 @@ fn files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![path.to_owned()];
     while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).with_context(|| format!("cannot list `{}`", dir.display()))? {
+        for e in
+            std::fs::read_dir(&dir).with_context(|| format!("cannot list `{}`", dir.display()))?
+        {
             let e = e?;
             let t = e.file_type()?;
             if t.is_dir() {
@@ -84,8 +88,17 @@ mod tests {
         std::fs::write(d.path().join("sub/b.bin"), b"").unwrap();
         let a = artifacts(&[d.path().to_owned()]).unwrap();
         assert_eq!(a.len(), 2);
-        assert_eq!(a[0].sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_eq!(a[1].sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-        assert!(artifacts(&[d.path().join("missing")]).unwrap_err().to_string().contains("does not exist"));
+        assert_eq!(
+            a[0].sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            a[1].sha256,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert!(artifacts(&[d.path().join("missing")])
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist"));
     }
 }

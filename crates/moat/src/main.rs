@@ -22,11 +22,15 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MOAT_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("MOAT_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the runtime")),
     };
@@ -39,7 +43,10 @@ fn main() -> ExitCode {
 fn fail(e: &anyhow::Error) -> ExitCode {
     use std::io::Write as _;
     let usage = e.downcast_ref::<UsageError>().is_some()
-        || matches!(e.downcast_ref::<moat_server::ServiceError>(), Some(moat_server::ServiceError::Invalid(_)));
+        || matches!(
+            e.downcast_ref::<moat_server::ServiceError>(),
+            Some(moat_server::ServiceError::Invalid(_))
+        );
     let _ = writeln!(std::io::stderr(), "moat: error: {e:#}");
     ExitCode::from(if usage { 2 } else { 1 })
 }

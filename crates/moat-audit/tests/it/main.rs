@@ -42,21 +42,47 @@ fn published_ct_vectors() {
     }
     for r in v["roots"].as_array().unwrap() {
         let size = r["size"].as_u64().unwrap() as usize;
-        assert_eq!(hex::encode(roots[size]), r["root"].as_str().unwrap(), "root {size}");
+        assert_eq!(
+            hex::encode(roots[size]),
+            r["root"].as_str().unwrap(),
+            "root {size}"
+        );
     }
     for p in v["inclusion"].as_array().unwrap() {
         let (i, n) = (p["index"].as_u64().unwrap(), p["size"].as_u64().unwrap());
-        let want: Vec<Hash> = p["path"].as_array().unwrap().iter().map(|x| h(x.as_str().unwrap())).collect();
+        let want: Vec<Hash> = p["path"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| h(x.as_str().unwrap()))
+            .collect();
         let got = inclusion_proof(i, n, |id| nodes.get(&id).copied()).unwrap();
         assert_eq!(got, want, "inclusion {i} {n}");
-        assert!(verify_inclusion(i, n, &leaf_hash(&leaves[i as usize]), &want, &roots[n as usize]));
+        assert!(verify_inclusion(
+            i,
+            n,
+            &leaf_hash(&leaves[i as usize]),
+            &want,
+            &roots[n as usize]
+        ));
     }
     for p in v["consistency"].as_array().unwrap() {
         let (m, n) = (p["size1"].as_u64().unwrap(), p["size2"].as_u64().unwrap());
-        let want: Vec<Hash> = p["proof"].as_array().unwrap().iter().map(|x| h(x.as_str().unwrap())).collect();
+        let want: Vec<Hash> = p["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| h(x.as_str().unwrap()))
+            .collect();
         let got = consistency_proof(m, n, |id| nodes.get(&id).copied()).unwrap();
         assert_eq!(got, want, "consistency {m} {n}");
-        assert!(verify_consistency(m, n, &roots[m as usize], &roots[n as usize], &want));
+        assert!(verify_consistency(
+            m,
+            n,
+            &roots[m as usize],
+            &roots[n as usize],
+            &want
+        ));
     }
 }
 
@@ -68,7 +94,12 @@ fn leaves(n: usize) -> Vec<Vec<u8>> {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            x.to_le_bytes().iter().cycle().take(i % 41).copied().collect()
+            x.to_le_bytes()
+                .iter()
+                .cycle()
+                .take(i % 41)
+                .copied()
+                .collect()
         })
         .collect()
 }
@@ -101,18 +132,30 @@ fn agrees_with_python_reference() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 runs the reference implementation");
-    child.stdin.take().unwrap().write_all(query.to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(query.to_string().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
     let hexes = |v: &Value| -> Vec<String> {
-        v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect()
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_owned())
+            .collect()
     };
     let want_roots = hexes(&answer["roots"]);
     for (size, want) in want_roots.iter().enumerate() {
         assert_eq!(&hex::encode(roots[size]), want, "root of {size}");
     }
-    for ((i, size), want) in inclusion.iter().zip(answer["inclusion"].as_array().unwrap()) {
+    for ((i, size), want) in inclusion
+        .iter()
+        .zip(answer["inclusion"].as_array().unwrap())
+    {
         let got: Vec<String> = inclusion_proof(*i, *size, |id| nodes.get(&id).copied())
             .unwrap()
             .iter()
@@ -120,7 +163,10 @@ fn agrees_with_python_reference() {
             .collect();
         assert_eq!(got, hexes(want), "inclusion {i} {size}");
     }
-    for ((m, size), want) in consistency.iter().zip(answer["consistency"].as_array().unwrap()) {
+    for ((m, size), want) in consistency
+        .iter()
+        .zip(answer["consistency"].as_array().unwrap())
+    {
         let got: Vec<String> = consistency_proof(*m, *size, |id| nodes.get(&id).copied())
             .unwrap()
             .iter()
@@ -133,6 +179,14 @@ fn agrees_with_python_reference() {
 #[test]
 fn python_reference_self_test_passes() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/rfc6962.py");
-    let st = Command::new("python3").arg(script).arg("--self-test").output().unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let st = Command::new("python3")
+        .arg(script)
+        .arg("--self-test")
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
 }

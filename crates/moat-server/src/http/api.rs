@@ -7,8 +7,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use moat_domain::{
-    AiSystem, AliasMove, Dataset, Endpoint, Evidence, InventoryRow, KeyInfo, ModelVersion, NewEvidence,
-    Review, Vendor,
+    AiSystem, AliasMove, Dataset, Endpoint, Evidence, InventoryRow, KeyInfo, ModelVersion,
+    NewEvidence, Review, Vendor,
 };
 use serde::Deserialize;
 use utoipa::OpenApi;
@@ -16,9 +16,9 @@ use utoipa::OpenApi;
 use super::{AppState, Caller};
 use crate::error::{ErrorBody, Result};
 use crate::service::{
-    AiSystemView, AuditEntryView, Classify, ConsistencyProofView, CreatedKey, DatasetDetail, InclusionProofView,
-    LineageView, ModelDetail, NewEndpoint, NewKeyRequest, NewSystem, RegisterDataset, RegisterModel, VendorInput,
-    VerifyView,
+    AiSystemView, AuditEntryView, Classify, ConsistencyProofView, CreatedKey, DatasetDetail,
+    InclusionProofView, LineageView, ModelDetail, NewEndpoint, NewKeyRequest, NewSystem,
+    RegisterDataset, RegisterModel, VendorInput, VerifyView,
 };
 
 pub(super) fn routes() -> Router<AppState> {
@@ -26,15 +26,33 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/inventory", get(inventory))
         .route("/models", get(list_models).post(register_model))
         .route("/models/{name}/versions/{version}", get(show_model))
-        .route("/models/{name}/versions/{version}/classify", post(classify_model))
-        .route("/models/{name}/versions/{version}/reviews", post(review_model))
+        .route(
+            "/models/{name}/versions/{version}/classify",
+            post(classify_model),
+        )
+        .route(
+            "/models/{name}/versions/{version}/reviews",
+            post(review_model),
+        )
         .route("/models/{name}/versions/{version}/lineage", get(lineage))
-        .route("/models/{name}/versions/{version}/evidence", get(model_evidence))
-        .route("/models/{name}/aliases/{alias}", put(set_alias).get(alias_history))
+        .route(
+            "/models/{name}/versions/{version}/evidence",
+            get(model_evidence),
+        )
+        .route(
+            "/models/{name}/aliases/{alias}",
+            put(set_alias).get(alias_history),
+        )
         .route("/datasets", get(list_datasets).post(register_dataset))
         .route("/datasets/{name}/versions/{version}", get(show_dataset))
-        .route("/datasets/{name}/versions/{version}/reviews", post(review_dataset))
-        .route("/datasets/{name}/versions/{version}/evidence", get(dataset_evidence))
+        .route(
+            "/datasets/{name}/versions/{version}/reviews",
+            post(review_dataset),
+        )
+        .route(
+            "/datasets/{name}/versions/{version}/evidence",
+            get(dataset_evidence),
+        )
         .route("/vendors", get(list_vendors).post(add_vendor))
         .route("/systems", get(list_systems).post(add_system))
         .route("/endpoints", get(list_endpoints).post(add_endpoint))
@@ -68,13 +86,18 @@ struct Security;
 
 impl utoipa::Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let c = openapi.components.get_or_insert_with(Default::default);
         c.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
-        c.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))));
+        c.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+        );
         openapi.security = Some(vec![
             utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new()),
             utoipa::openapi::security::SecurityRequirement::new("api_key", Vec::<String>::new()),
@@ -84,11 +107,16 @@ impl utoipa::Modify for Security {
 
 /// The OpenAPI 3.1 document of the API, as JSON.
 pub fn openapi_json() -> String {
-    ApiDoc::openapi().to_pretty_json().expect("the API document serialises")
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the API document serialises")
 }
 
 pub(super) async fn openapi() -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json())
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        openapi_json(),
+    )
 }
 
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The server and its store answer")), security(()))]
@@ -98,7 +126,10 @@ pub(super) async fn healthz(State(st): State<AppState>) -> Result<Json<serde_jso
 }
 
 #[utoipa::path(get, path = "/api/v1/inventory", responses((status = 200, body = Vec<InventoryRow>), (status = 401, body = ErrorBody)))]
-pub(super) async fn inventory(State(st): State<AppState>, Caller(cx): Caller) -> Result<Json<Vec<InventoryRow>>> {
+pub(super) async fn inventory(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+) -> Result<Json<Vec<InventoryRow>>> {
     Ok(Json(st.app.inventory(&cx).await?))
 }
 
@@ -109,23 +140,49 @@ pub(super) struct NameFilter {
 }
 
 #[utoipa::path(get, path = "/api/v1/models", params(NameFilter), responses((status = 200, body = Vec<ModelVersion>)))]
-pub(super) async fn list_models(State(st): State<AppState>, Caller(cx): Caller, Query(q): Query<NameFilter>) -> Result<Json<Vec<ModelVersion>>> {
+pub(super) async fn list_models(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Query(q): Query<NameFilter>,
+) -> Result<Json<Vec<ModelVersion>>> {
     Ok(Json(st.app.list_models(&cx, q.name.as_deref()).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/models", request_body = RegisterModel, responses((status = 201, body = ModelVersion), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub(super) async fn register_model(State(st): State<AppState>, Caller(cx): Caller, Json(req): Json<RegisterModel>) -> Result<(StatusCode, Json<ModelVersion>)> {
-    Ok((StatusCode::CREATED, Json(st.app.register_model(&cx, req).await?)))
+pub(super) async fn register_model(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Json(req): Json<RegisterModel>,
+) -> Result<(StatusCode, Json<ModelVersion>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(st.app.register_model(&cx, req).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/models/{name}/versions/{version}", responses((status = 200, body = ModelDetail), (status = 404, body = ErrorBody)))]
-pub(super) async fn show_model(State(st): State<AppState>, Caller(cx): Caller, Path((name, version)): Path<(String, String)>) -> Result<Json<ModelDetail>> {
-    Ok(Json(st.app.show_model(&cx, &format!("{name}@{version}")).await?))
+pub(super) async fn show_model(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<ModelDetail>> {
+    Ok(Json(
+        st.app.show_model(&cx, &format!("{name}@{version}")).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/models/{name}/versions/{version}/classify", request_body = Classify, responses((status = 200, body = ModelVersion)))]
-pub(super) async fn classify_model(State(st): State<AppState>, Caller(cx): Caller, Path((name, version)): Path<(String, String)>, Json(req): Json<Classify>) -> Result<Json<ModelVersion>> {
-    Ok(Json(st.app.classify_model(&cx, &format!("{name}@{version}"), req).await?))
+pub(super) async fn classify_model(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Path((name, version)): Path<(String, String)>,
+    Json(req): Json<Classify>,
+) -> Result<Json<ModelVersion>> {
+    Ok(Json(
+        st.app
+            .classify_model(&cx, &format!("{name}@{version}"), req)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -135,18 +192,44 @@ pub(super) struct ReviewRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/models/{name}/versions/{version}/reviews", request_body = ReviewRequest, responses((status = 201, body = Review)))]
-pub(super) async fn review_model(State(st): State<AppState>, Caller(cx): Caller, Path((name, version)): Path<(String, String)>, Json(req): Json<ReviewRequest>) -> Result<(StatusCode, Json<Review>)> {
-    Ok((StatusCode::CREATED, Json(st.app.review(&cx, "model", &format!("{name}@{version}"), &req.notes).await?)))
+pub(super) async fn review_model(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Path((name, version)): Path<(String, String)>,
+    Json(req): Json<ReviewRequest>,
+) -> Result<(StatusCode, Json<Review>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            st.app
+                .review(&cx, "model", &format!("{name}@{version}"), &req.notes)
+                .await?,
+        ),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/models/{name}/versions/{version}/lineage", responses((status = 200, body = LineageView)))]
-pub(super) async fn lineage(State(st): State<AppState>, Caller(cx): Caller, Path((name, version)): Path<(String, String)>) -> Result<Json<LineageView>> {
-    Ok(Json(st.app.lineage(&cx, &format!("{name}@{version}")).await?))
+pub(super) async fn lineage(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<LineageView>> {
+    Ok(Json(
+        st.app.lineage(&cx, &format!("{name}@{version}")).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/models/{name}/versions/{version}/evidence", responses((status = 200, body = Vec<Evidence>)))]
-pub(super) async fn model_evidence(State(st): State<AppState>, Caller(cx): Caller, Path((name, version)): Path<(String, String)>) -> Result<Json<Vec<Evidence>>> {
-    Ok(Json(st.app.list_evidence(&cx, "model", &format!("{name}@{version}")).await?))
+pub(super) async fn model_evidence(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<Vec<Evidence>>> {
+    Ok(Json(
+        st.app
+            .list_evidence(&cx, "model", &format!("{name}@{version}"))
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -156,42 +239,95 @@ pub(super) struct AliasRequest {
 }
 
 #[utoipa::path(put, path = "/api/v1/models/{name}/aliases/{alias}", request_body = AliasRequest, responses((status = 200, body = AliasMove), (status = 403, body = ErrorBody)))]
-pub(super) async fn set_alias(State(st): State<AppState>, Caller(cx): Caller, Path((name, alias)): Path<(String, String)>, Json(req): Json<AliasRequest>) -> Result<Json<AliasMove>> {
-    Ok(Json(st.app.set_alias(&cx, &name, &alias, &req.version).await?))
+pub(super) async fn set_alias(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Path((name, alias)): Path<(String, String)>,
+    Json(req): Json<AliasRequest>,
+) -> Result<Json<AliasMove>> {
+    Ok(Json(
+        st.app.set_alias(&cx, &name, &alias, &req.version).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/models/{name}/aliases/{alias}", responses((status = 200, body = Vec<AliasMove>)))]
-pub(super) async fn alias_history(State(st): State<AppState>, Caller(cx): Caller, Path((name, alias)): Path<(String, String)>) -> Result<Json<Vec<AliasMove>>> {
+pub(super) async fn alias_history(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Path((name, alias)): Path<(String, String)>,
+) -> Result<Json<Vec<AliasMove>>> {
     Ok(Json(st.app.alias_history(&cx, &name, &alias).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/datasets", params(NameFilter), responses((status = 200, body = Vec<Dataset>)))]
-pub(super) async fn list_datasets(State(st): State<AppState>, Caller(cx): Caller, Query(q): Query<NameFilter>) -> Result<Json<Vec<Dataset>>> {
+pub(super) async fn list_datasets(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Query(q): Query<NameFilter>,
+) -> Result<Json<Vec<Dataset>>> {
     Ok(Json(st.app.list_datasets(&cx, q.name.as_deref()).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/datasets", request_body = RegisterDataset, responses((status = 201, body = Dataset)))]
-pub(super) async fn register_dataset(State(st): State<AppState>, Caller(cx): Caller, Json(req): Json<RegisterDataset>) -> Result<(StatusCode, Json<Dataset>)> {
-    Ok((StatusCode::CREATED, Json(st.app.register_dataset(&cx, req).await?)))
+pub(super) async fn register_dataset(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Json(req): Json<RegisterDataset>,
+) -> Result<(StatusCode, Json<Dataset>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(st.app.register_dataset(&cx, req).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/datasets/{name}/versions/{version}", responses((status = 200, body = DatasetDetail)))]
-pub(super) async fn show_dataset(State(st): State<AppState>, Caller(cx): Caller, Path((name, version)): Path<(String, String)>) -> Result<Json<DatasetDetail>> {
-    Ok(Json(st.app.show_dataset(&cx, &format!("{name}@{version}")).await?))
+pub(super) async fn show_dataset(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<DatasetDetail>> {
+    Ok(Json(
+        st.app
+            .show_dataset(&cx, &format!("{name}@{version}"))
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/datasets/{name}/versions/{version}/reviews", request_body = ReviewRequest, responses((status = 201, body = Review)))]
-pub(super) async fn review_dataset(State(st): State<AppState>, Caller(cx): Caller, Path((name, version)): Path<(String, String)>, Json(req): Json<ReviewRequest>) -> Result<(StatusCode, Json<Review>)> {
-    Ok((StatusCode::CREATED, Json(st.app.review(&cx, "dataset", &format!("{name}@{version}"), &req.notes).await?)))
+pub(super) async fn review_dataset(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Path((name, version)): Path<(String, String)>,
+    Json(req): Json<ReviewRequest>,
+) -> Result<(StatusCode, Json<Review>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            st.app
+                .review(&cx, "dataset", &format!("{name}@{version}"), &req.notes)
+                .await?,
+        ),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/datasets/{name}/versions/{version}/evidence", responses((status = 200, body = Vec<Evidence>)))]
-pub(super) async fn dataset_evidence(State(st): State<AppState>, Caller(cx): Caller, Path((name, version)): Path<(String, String)>) -> Result<Json<Vec<Evidence>>> {
-    Ok(Json(st.app.list_evidence(&cx, "dataset", &format!("{name}@{version}")).await?))
+pub(super) async fn dataset_evidence(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<Vec<Evidence>>> {
+    Ok(Json(
+        st.app
+            .list_evidence(&cx, "dataset", &format!("{name}@{version}"))
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/vendors", responses((status = 200, body = Vec<Vendor>)))]
-pub(super) async fn list_vendors(State(st): State<AppState>, Caller(cx): Caller) -> Result<Json<Vec<Vendor>>> {
+pub(super) async fn list_vendors(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+) -> Result<Json<Vec<Vendor>>> {
     Ok(Json(st.app.list_vendors(&cx).await?))
 }
 
@@ -203,47 +339,96 @@ pub(super) struct UpdateFlag {
 }
 
 #[utoipa::path(post, path = "/api/v1/vendors", params(UpdateFlag), request_body = VendorInput, responses((status = 201, body = Vendor)))]
-pub(super) async fn add_vendor(State(st): State<AppState>, Caller(cx): Caller, Query(q): Query<UpdateFlag>, Json(req): Json<VendorInput>) -> Result<(StatusCode, Json<Vendor>)> {
-    Ok((StatusCode::CREATED, Json(st.app.add_vendor(&cx, req, q.update).await?)))
+pub(super) async fn add_vendor(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Query(q): Query<UpdateFlag>,
+    Json(req): Json<VendorInput>,
+) -> Result<(StatusCode, Json<Vendor>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(st.app.add_vendor(&cx, req, q.update).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/systems", responses((status = 200, body = Vec<AiSystemView>)))]
-pub(super) async fn list_systems(State(st): State<AppState>, Caller(cx): Caller) -> Result<Json<Vec<AiSystemView>>> {
+pub(super) async fn list_systems(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+) -> Result<Json<Vec<AiSystemView>>> {
     Ok(Json(st.app.list_systems(&cx).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/systems", request_body = NewSystem, responses((status = 201, body = AiSystem)))]
-pub(super) async fn add_system(State(st): State<AppState>, Caller(cx): Caller, Json(req): Json<NewSystem>) -> Result<(StatusCode, Json<AiSystem>)> {
-    Ok((StatusCode::CREATED, Json(st.app.add_system(&cx, req).await?)))
+pub(super) async fn add_system(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Json(req): Json<NewSystem>,
+) -> Result<(StatusCode, Json<AiSystem>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(st.app.add_system(&cx, req).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/endpoints", responses((status = 200, body = Vec<Endpoint>)))]
-pub(super) async fn list_endpoints(State(st): State<AppState>, Caller(cx): Caller) -> Result<Json<Vec<Endpoint>>> {
+pub(super) async fn list_endpoints(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+) -> Result<Json<Vec<Endpoint>>> {
     Ok(Json(st.app.list_endpoints(&cx).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/endpoints", request_body = NewEndpoint, responses((status = 201, body = Endpoint)))]
-pub(super) async fn add_endpoint(State(st): State<AppState>, Caller(cx): Caller, Json(req): Json<NewEndpoint>) -> Result<(StatusCode, Json<Endpoint>)> {
-    Ok((StatusCode::CREATED, Json(st.app.add_endpoint(&cx, req).await?)))
+pub(super) async fn add_endpoint(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Json(req): Json<NewEndpoint>,
+) -> Result<(StatusCode, Json<Endpoint>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(st.app.add_endpoint(&cx, req).await?),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/evidence", request_body = NewEvidence, responses((status = 201, body = Evidence)))]
-pub(super) async fn add_evidence(State(st): State<AppState>, Caller(cx): Caller, Json(req): Json<NewEvidence>) -> Result<(StatusCode, Json<Evidence>)> {
-    Ok((StatusCode::CREATED, Json(st.app.add_evidence(&cx, req).await?)))
+pub(super) async fn add_evidence(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Json(req): Json<NewEvidence>,
+) -> Result<(StatusCode, Json<Evidence>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(st.app.add_evidence(&cx, req).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/keys", responses((status = 200, body = Vec<KeyInfo>)))]
-pub(super) async fn list_keys(State(st): State<AppState>, Caller(cx): Caller) -> Result<Json<Vec<KeyInfo>>> {
+pub(super) async fn list_keys(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+) -> Result<Json<Vec<KeyInfo>>> {
     Ok(Json(st.app.list_keys(&cx).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/keys", request_body = NewKeyRequest, responses((status = 201, body = CreatedKey, description = "The key is in `key`, shown this once")))]
-pub(super) async fn create_key(State(st): State<AppState>, Caller(cx): Caller, Json(req): Json<NewKeyRequest>) -> Result<(StatusCode, Json<CreatedKey>)> {
-    Ok((StatusCode::CREATED, Json(st.app.create_key(&cx, req).await?)))
+pub(super) async fn create_key(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Json(req): Json<NewKeyRequest>,
+) -> Result<(StatusCode, Json<CreatedKey>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(st.app.create_key(&cx, req).await?),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/keys/{id}/revoke", responses((status = 200, body = KeyInfo)))]
-pub(super) async fn revoke_key(State(st): State<AppState>, Caller(cx): Caller, Path(id): Path<String>) -> Result<Json<KeyInfo>> {
+pub(super) async fn revoke_key(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<KeyInfo>> {
     Ok(Json(st.app.revoke_key(&cx, &id).await?))
 }
 
@@ -254,9 +439,17 @@ pub(super) struct RotateParams {
 }
 
 #[utoipa::path(post, path = "/api/v1/keys/{id}/rotate", params(RotateParams), responses((status = 201, body = CreatedKey)))]
-pub(super) async fn rotate_key(State(st): State<AppState>, Caller(cx): Caller, Path(id): Path<String>, Query(q): Query<RotateParams>) -> Result<(StatusCode, Json<CreatedKey>)> {
+pub(super) async fn rotate_key(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Path(id): Path<String>,
+    Query(q): Query<RotateParams>,
+) -> Result<(StatusCode, Json<CreatedKey>)> {
     let overlap = q.overlap_secs.map(std::time::Duration::from_secs);
-    Ok((StatusCode::CREATED, Json(st.app.rotate_key(&cx, &id, overlap).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(st.app.rotate_key(&cx, &id, overlap).await?),
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -271,24 +464,55 @@ pub(super) struct EntriesParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/entries", params(EntriesParams), responses((status = 200, body = Vec<AuditEntryView>)))]
-pub(super) async fn audit_entries(State(st): State<AppState>, Caller(cx): Caller, Query(q): Query<EntriesParams>) -> Result<Json<Vec<AuditEntryView>>> {
-    Ok(Json(st.app.audit_log(&cx, q.from, q.since.as_deref(), q.limit.unwrap_or(100)).await?))
+pub(super) async fn audit_entries(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Query(q): Query<EntriesParams>,
+) -> Result<Json<Vec<AuditEntryView>>> {
+    Ok(Json(
+        st.app
+            .audit_log(&cx, q.from, q.since.as_deref(), q.limit.unwrap_or(100))
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/checkpoint", responses((status = 200, description = "The latest signed checkpoint (C2SP tlog-checkpoint signed note)", content_type = "text/plain")))]
-pub(super) async fn audit_head(State(st): State<AppState>, Caller(cx): Caller) -> Result<impl IntoResponse> {
+pub(super) async fn audit_head(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+) -> Result<impl IntoResponse> {
     let (_, note) = st.app.audit_head(&cx).await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], note.unwrap_or_default()))
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        note.unwrap_or_default(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/audit/checkpoint", responses((status = 201, description = "A new signed checkpoint kept in the history", content_type = "text/plain")))]
-pub(super) async fn audit_checkpoint(State(st): State<AppState>, Caller(cx): Caller) -> Result<impl IntoResponse> {
+pub(super) async fn audit_checkpoint(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+) -> Result<impl IntoResponse> {
     let note = st.app.audit_checkpoint(&cx).await?;
-    Ok((StatusCode::CREATED, [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], note))
+    Ok((
+        StatusCode::CREATED,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        note,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/proof/{seq}", responses((status = 200, body = InclusionProofView)))]
-pub(super) async fn audit_proof(State(st): State<AppState>, Caller(cx): Caller, Path(seq): Path<u64>) -> Result<Json<InclusionProofView>> {
+pub(super) async fn audit_proof(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Path(seq): Path<u64>,
+) -> Result<Json<InclusionProofView>> {
     Ok(Json(st.app.audit_proof(&cx, seq).await?))
 }
 
@@ -299,11 +523,18 @@ pub(super) struct ConsistencyParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/consistency", params(ConsistencyParams), responses((status = 200, body = ConsistencyProofView)))]
-pub(super) async fn audit_consistency(State(st): State<AppState>, Caller(cx): Caller, Query(q): Query<ConsistencyParams>) -> Result<Json<ConsistencyProofView>> {
+pub(super) async fn audit_consistency(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    Query(q): Query<ConsistencyParams>,
+) -> Result<Json<ConsistencyProofView>> {
     Ok(Json(st.app.audit_consistency(&cx, q.size1, q.size2).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/verify", responses((status = 200, body = VerifyView)))]
-pub(super) async fn audit_verify(State(st): State<AppState>, Caller(cx): Caller) -> Result<Json<VerifyView>> {
+pub(super) async fn audit_verify(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+) -> Result<Json<VerifyView>> {
     Ok(Json(st.app.audit_verify(&cx, &[]).await?))
 }

@@ -38,7 +38,11 @@ fn esc(s: &str) -> String {
 }
 
 fn cookie_key(parts: &Parts) -> Option<String> {
-    let h = parts.headers.get(axum::http::header::COOKIE)?.to_str().ok()?;
+    let h = parts
+        .headers
+        .get(axum::http::header::COOKIE)?
+        .to_str()
+        .ok()?;
     h.split(';')
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == COOKIE)
@@ -68,7 +72,14 @@ async fn page(State(st): State<AppState>, req: axum::extract::Request) -> Respon
             let head = st.app.audit_head(&cx).await.ok();
             Html(shell("Inventory", &render(&rows, head))).into_response()
         }
-        Err(e) => (e.status(), Html(shell("Error", &format!("<p class=err>{}</p>", esc(&e.to_string()))))).into_response(),
+        Err(e) => (
+            e.status(),
+            Html(shell(
+                "Error",
+                &format!("<p class=err>{}</p>", esc(&e.to_string())),
+            )),
+        )
+            .into_response(),
     }
 }
 
@@ -80,14 +91,23 @@ struct LoginForm {
 async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response {
     match st.app.authenticate(&f.key, AuthMethod::ApiKey).await {
         Ok(_) => (
-            [(SET_COOKIE, format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", f.key.trim()))],
+            [(
+                SET_COOKIE,
+                format!(
+                    "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
+                    f.key.trim()
+                ),
+            )],
             Redirect::to("/"),
         )
             .into_response(),
         Err(_) => (
             axum::http::StatusCode::UNAUTHORIZED,
             [(CONTENT_TYPE, "text/html; charset=utf-8")],
-            shell("Sign in", &format!("<p class=err>That key is not valid.</p>{LOGIN}")),
+            shell(
+                "Sign in",
+                &format!("<p class=err>That key is not valid.</p>{LOGIN}"),
+            ),
         )
             .into_response(),
     }

@@ -57,11 +57,23 @@ impl Metrics {
             latency.clone(),
         );
         let assets = Family::<KindLabels, Gauge>::default();
-        registry.register("inventory_assets", "Assets in the inventory, by kind", assets.clone());
+        registry.register(
+            "inventory_assets",
+            "Assets in the inventory, by kind",
+            assets.clone(),
+        );
         let overdue = Gauge::default();
-        registry.register("inventory_overdue_reviews", "Assets whose review is overdue", overdue.clone());
+        registry.register(
+            "inventory_overdue_reviews",
+            "Assets whose review is overdue",
+            overdue.clone(),
+        );
         let audit_entries = Gauge::default();
-        registry.register("audit_log_entries", "Entries in the audit log", audit_entries.clone());
+        registry.register(
+            "audit_log_entries",
+            "Entries in the audit log",
+            audit_entries.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -81,7 +93,9 @@ impl Metrics {
             })
             .inc();
         self.latency
-            .get_or_create(&RouteLabels { route: route.to_owned() })
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
             .observe(took.as_secs_f64());
     }
 }
@@ -92,9 +106,14 @@ pub(super) async fn scrape(State(st): State<AppState>) -> impl IntoResponse {
         Ok(rows) => {
             for kind in ["model", "dataset", "endpoint", "system"] {
                 let n = rows.iter().filter(|r| r.kind == kind).count();
-                m.assets.get_or_create(&KindLabels { kind: kind.to_owned() }).set(n as i64);
+                m.assets
+                    .get_or_create(&KindLabels {
+                        kind: kind.to_owned(),
+                    })
+                    .set(n as i64);
             }
-            m.overdue.set(rows.iter().filter(|r| r.overdue).count() as i64);
+            m.overdue
+                .set(rows.iter().filter(|r| r.overdue).count() as i64);
         }
         Err(e) => tracing::warn!(error = %e, "Could not read the inventory for metrics."),
     }
@@ -106,7 +125,10 @@ pub(super) async fn scrape(State(st): State<AppState>) -> impl IntoResponse {
         tracing::error!(error = %e, "Could not encode metrics.");
     }
     (
-        [(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         out,
     )
 }

@@ -69,8 +69,12 @@ async fn observe(State(st): State<AppState>, mut req: Request, next: Next) -> Re
         .unwrap_or_else(|| "unmatched".to_owned());
     let start = std::time::Instant::now();
     let mut resp = next.run(req).await;
-    st.metrics
-        .observe(method.as_str(), &route, resp.status().as_u16(), start.elapsed());
+    st.metrics.observe(
+        method.as_str(),
+        &route,
+        resp.status().as_u16(),
+        start.elapsed(),
+    );
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
@@ -86,9 +90,15 @@ pub(crate) struct Caller(pub Ctx);
 
 pub(crate) fn presented_key(parts: &Parts) -> Option<String> {
     let h = &parts.headers;
-    if let Some(v) = h.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = h
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let v = v.trim();
-        if let Some(t) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+        if let Some(t) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+        {
             return Some(t.trim().to_owned());
         }
     }

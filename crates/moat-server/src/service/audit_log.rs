@@ -65,12 +65,18 @@ pub struct VerifyView {
 
 const PAGE: u64 = 20_000;
 
-
 impl App {
     /// Entries from `from` (or at/after `since`, RFC 3339), at most `limit`.
     /// A privileged read: it is audited.
-    pub async fn audit_log(&self, cx: &Ctx, from: u64, since: Option<&str>, limit: u64) -> Result<Vec<AuditEntryView>> {
-        self.authorize(cx, Permission::AuditRead, "audit-log", "entries").await?;
+    pub async fn audit_log(
+        &self,
+        cx: &Ctx,
+        from: u64,
+        since: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<AuditEntryView>> {
+        self.authorize(cx, Permission::AuditRead, "audit-log", "entries")
+            .await?;
         let limit = limit.clamp(1, 10_000);
         let mut c = self.store.conn().await?;
         let rows = match since {
@@ -92,13 +98,18 @@ impl App {
                     .and_then(|(_, body)| serde_json::from_str(&body).ok()),
             })
             .collect();
-        self.audit_alone(cx, Record::new(Permission::AuditRead, "audit-log", "entries")).await?;
+        self.audit_alone(
+            cx,
+            Record::new(Permission::AuditRead, "audit-log", "entries"),
+        )
+        .await?;
         Ok(out)
     }
 
     /// The latest signed checkpoint (the head).
     pub async fn audit_head(&self, cx: &Ctx) -> Result<(u64, Option<String>)> {
-        self.authorize(cx, Permission::AuditRead, "audit-log", "head").await?;
+        self.authorize(cx, Permission::AuditRead, "audit-log", "head")
+            .await?;
         let mut c = self.store.conn().await?;
         let h = moat_store::audit_head(&mut c).await?;
         Ok((h.size, h.checkpoint))
@@ -107,11 +118,17 @@ impl App {
     /// Appends an `audit.checkpoint` entry and keeps the signed head that covers it in
     /// the checkpoint history; returns the signed checkpoint, ready for a witness.
     pub async fn audit_checkpoint(&self, cx: &Ctx) -> Result<String> {
-        self.authorize(cx, Permission::AuditCheckpoint, "audit-log", "checkpoint").await?;
+        self.authorize(cx, Permission::AuditCheckpoint, "audit-log", "checkpoint")
+            .await?;
         let mut tx = self.store.begin().await?;
         let mut log = self.appender(&mut tx).await?;
-        self.append(&mut tx, &mut log, cx, Record::new(Permission::AuditCheckpoint, "audit-log", "checkpoint"))
-            .await?;
+        self.append(
+            &mut tx,
+            &mut log,
+            cx,
+            Record::new(Permission::AuditCheckpoint, "audit-log", "checkpoint"),
+        )
+        .await?;
         let size = log_size(&log);
         let start = log.start;
         let note = self
@@ -141,7 +158,8 @@ impl App {
     /// Inclusion proof of entry `seq` in the current signed head. The proof is
     /// checked against the signed root before it is returned.
     pub async fn audit_proof(&self, cx: &Ctx, seq: u64) -> Result<InclusionProofView> {
-        self.authorize(cx, Permission::AuditRead, "audit-log", &seq.to_string()).await?;
+        self.authorize(cx, Permission::AuditRead, "audit-log", &seq.to_string())
+            .await?;
         let mut c = self.store.conn().await?;
         let head = moat_store::audit_head(&mut c).await?;
         let note = head
@@ -178,8 +196,19 @@ impl App {
 
     /// Consistency proof between two tree sizes, both covered by stored checkpoints
     /// (the head counts), so that a witness can check the log only grew.
-    pub async fn audit_consistency(&self, cx: &Ctx, size1: u64, size2: u64) -> Result<ConsistencyProofView> {
-        self.authorize(cx, Permission::AuditRead, "audit-log", &format!("{size1}..{size2}")).await?;
+    pub async fn audit_consistency(
+        &self,
+        cx: &Ctx,
+        size1: u64,
+        size2: u64,
+    ) -> Result<ConsistencyProofView> {
+        self.authorize(
+            cx,
+            Permission::AuditRead,
+            "audit-log",
+            &format!("{size1}..{size2}"),
+        )
+        .await?;
         let mut c = self.store.conn().await?;
         let head = moat_store::audit_head(&mut c).await?;
         if size1 > size2 || size2 > head.size {
@@ -193,7 +222,11 @@ impl App {
             let nodes = self.nodes(moat_audit::Frontier::ids(n)).await?;
             let hashes = moat_audit::Frontier::ids(n)
                 .iter()
-                .map(|id| nodes.get(id).copied().ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("audit tree node missing"))))
+                .map(|id| {
+                    nodes.get(id).copied().ok_or_else(|| {
+                        ServiceError::Internal(anyhow::anyhow!("audit tree node missing"))
+                    })
+                })
                 .collect::<Result<Vec<_>>>()?;
             Ok::<_, ServiceError>(moat_audit::Frontier::from_nodes(n, hashes)?.root())
         };
@@ -217,9 +250,16 @@ impl App {
     /// Recomputes the whole log and checks it against every stored signed checkpoint,
     /// the head and any `extra` checkpoints (copies kept by a witness).
     pub async fn audit_verify(&self, cx: &Ctx, extra: &[String]) -> Result<VerifyView> {
-        self.authorize(cx, Permission::AuditRead, "audit-log", "verify").await?;
+        self.authorize(cx, Permission::AuditRead, "audit-log", "verify")
+            .await?;
         let report = self.verify_log(extra).await?;
-        if let Err(e) = self.audit_alone(cx, Record::new(Permission::AuditRead, "audit-log", "verify")).await {
+        if let Err(e) = self
+            .audit_alone(
+                cx,
+                Record::new(Permission::AuditRead, "audit-log", "verify"),
+            )
+            .await
+        {
             tracing::warn!(error = %e, "Could not record the verification in the audit log.");
         }
         Ok(report)
@@ -237,7 +277,11 @@ impl App {
             checkpoints.push(StoredCheckpoint { note: h });
         }
         checkpoints.extend(extra.iter().map(|n| StoredCheckpoint { note: n.clone() }));
-        let mut v = LogVerifier::new(&self.verifier_key(), &self.config.audit_origin, &checkpoints);
+        let mut v = LogVerifier::new(
+            &self.verifier_key(),
+            &self.config.audit_origin,
+            &checkpoints,
+        );
         let mut from = 0u64;
         loop {
             let rows = moat_store::audit_entries(&mut c, from, PAGE).await?;
@@ -278,4 +322,3 @@ impl App {
 fn log_size(log: &super::Appender) -> u64 {
     log.tree.size()
 }
-

@@ -47,7 +47,16 @@ impl App {
         }
         let mut log = self.appender(&mut tx).await?;
         let created = self
-            .insert_key(&mut tx, &mut log, &cx, admin_name, Role::Admin, Vec::new(), None, None)
+            .insert_key(
+                &mut tx,
+                &mut log,
+                &cx,
+                admin_name,
+                Role::Admin,
+                Vec::new(),
+                None,
+                None,
+            )
             .await?;
         self.seal(&mut tx, log).await?;
         tx.commit().await.map_err(moat_store::Error::from)?;
@@ -123,30 +132,48 @@ impl App {
     }
 
     pub async fn create_key(&self, cx: &Ctx, req: NewKeyRequest) -> Result<CreatedKey> {
-        guarded!(self, cx, Permission::KeyCreate, "key", req.name.clone(), async {
-            moat_domain::validate_name("key name", &req.name)?;
-            if req.role == Role::Admin && cx.principal.role != Role::Admin {
-                return Err(ServiceError::Forbidden("only an admin can create admin keys".into()));
-            }
-            let mut tx = self.store.begin().await?;
-            for e in &req.endpoints {
-                if moat_store::get_endpoint(&mut tx, e).await?.is_none() {
-                    return Err(ServiceError::NotFound(format!(
-                        "endpoint `{e}` not found; register it with `moat endpoint add` first"
-                    )));
+        guarded!(
+            self,
+            cx,
+            Permission::KeyCreate,
+            "key",
+            req.name.clone(),
+            async {
+                moat_domain::validate_name("key name", &req.name)?;
+                if req.role == Role::Admin && cx.principal.role != Role::Admin {
+                    return Err(ServiceError::Forbidden(
+                        "only an admin can create admin keys".into(),
+                    ));
                 }
+                let mut tx = self.store.begin().await?;
+                for e in &req.endpoints {
+                    if moat_store::get_endpoint(&mut tx, e).await?.is_none() {
+                        return Err(ServiceError::NotFound(format!(
+                            "endpoint `{e}` not found; register it with `moat endpoint add` first"
+                        )));
+                    }
+                }
+                let expires = req
+                    .expires_in_secs
+                    .map(|s| moat_domain::now() + Duration::from_secs(s));
+                let mut log = self.appender(&mut tx).await?;
+                let created = self
+                    .insert_key(
+                        &mut tx,
+                        &mut log,
+                        cx,
+                        &req.name,
+                        req.role,
+                        req.endpoints.clone(),
+                        expires,
+                        None,
+                    )
+                    .await?;
+                self.seal(&mut tx, log).await?;
+                tx.commit().await.map_err(moat_store::Error::from)?;
+                Ok(created)
             }
-            let expires = req
-                .expires_in_secs
-                .map(|s| moat_domain::now() + Duration::from_secs(s));
-            let mut log = self.appender(&mut tx).await?;
-            let created = self
-                .insert_key(&mut tx, &mut log, cx, &req.name, req.role, req.endpoints.clone(), expires, None)
-                .await?;
-            self.seal(&mut tx, log).await?;
-            tx.commit().await.map_err(moat_store::Error::from)?;
-            Ok(created)
-        })
+        )
     }
 
     /// Lists keys (metadata only). A privileged read: it is audited.
@@ -155,73 +182,97 @@ impl App {
         let mut c = self.store.conn().await?;
         let keys = moat_store::list_keys(&mut c).await?;
         drop(c);
-        self.audit_alone(cx, Record::new(Permission::KeyRead, "key", "*")).await?;
+        self.audit_alone(cx, Record::new(Permission::KeyRead, "key", "*"))
+            .await?;
         Ok(keys)
     }
 
     pub async fn revoke_key(&self, cx: &Ctx, id: &str) -> Result<KeyInfo> {
-        guarded!(self, cx, Permission::KeyRevoke, "key", id.to_owned(), async {
-            let mut tx = self.store.begin().await?;
-            let (before, _) = moat_store::key_by_id(&mut tx, id)
-                .await?
-                .ok_or_else(|| ServiceError::not_found(format!("key `{id}`")))?;
-            if before.revoked_at.is_some() {
-                return Err(ServiceError::Conflict(format!("key `{id}` is already revoked")));
+        guarded!(
+            self,
+            cx,
+            Permission::KeyRevoke,
+            "key",
+            id.to_owned(),
+            async {
+                let mut tx = self.store.begin().await?;
+                let (before, _) = moat_store::key_by_id(&mut tx, id)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found(format!("key `{id}`")))?;
+                if before.revoked_at.is_some() {
+                    return Err(ServiceError::Conflict(format!(
+                        "key `{id}` is already revoked"
+                    )));
+                }
+                moat_store::revoke_key(&mut tx, id, moat_domain::now()).await?;
+                let (after, _) = moat_store::key_by_id(&mut tx, id)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found(format!("key `{id}`")))?;
+                let mut log = self.appender(&mut tx).await?;
+                let rec = Record::new(Permission::KeyRevoke, "key", id)
+                    .before(Some(&before))
+                    .after(Some(&after));
+                self.append(&mut tx, &mut log, cx, rec).await?;
+                self.seal(&mut tx, log).await?;
+                tx.commit().await.map_err(moat_store::Error::from)?;
+                Ok(after)
             }
-            moat_store::revoke_key(&mut tx, id, moat_domain::now()).await?;
-            let (after, _) = moat_store::key_by_id(&mut tx, id)
-                .await?
-                .ok_or_else(|| ServiceError::not_found(format!("key `{id}`")))?;
-            let mut log = self.appender(&mut tx).await?;
-            let rec = Record::new(Permission::KeyRevoke, "key", id)
-                .before(Some(&before))
-                .after(Some(&after));
-            self.append(&mut tx, &mut log, cx, rec).await?;
-            self.seal(&mut tx, log).await?;
-            tx.commit().await.map_err(moat_store::Error::from)?;
-            Ok(after)
-        })
+        )
     }
 
     /// Issues a new key for the same principal, role and endpoints; the old key stays
     /// valid for the overlap window (or `overlap`), then expires.
-    pub async fn rotate_key(&self, cx: &Ctx, id: &str, overlap: Option<Duration>) -> Result<CreatedKey> {
-        guarded!(self, cx, Permission::KeyCreate, "key", id.to_owned(), async {
-            let mut tx = self.store.begin().await?;
-            let (old, _) = moat_store::key_by_id(&mut tx, id)
-                .await?
-                .ok_or_else(|| ServiceError::not_found(format!("key `{id}`")))?;
-            let now = moat_domain::now();
-            if !old.is_active(now) {
-                return Err(ServiceError::Conflict(format!(
-                    "key `{id}` is revoked or expired; create a new key instead"
-                )));
+    pub async fn rotate_key(
+        &self,
+        cx: &Ctx,
+        id: &str,
+        overlap: Option<Duration>,
+    ) -> Result<CreatedKey> {
+        guarded!(
+            self,
+            cx,
+            Permission::KeyCreate,
+            "key",
+            id.to_owned(),
+            async {
+                let mut tx = self.store.begin().await?;
+                let (old, _) = moat_store::key_by_id(&mut tx, id)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found(format!("key `{id}`")))?;
+                let now = moat_domain::now();
+                if !old.is_active(now) {
+                    return Err(ServiceError::Conflict(format!(
+                        "key `{id}` is revoked or expired; create a new key instead"
+                    )));
+                }
+                if old.role == Role::Admin && cx.principal.role != Role::Admin {
+                    return Err(ServiceError::Forbidden(
+                        "only an admin can rotate admin keys".into(),
+                    ));
+                }
+                let overlap_end = now + overlap.unwrap_or(self.config.rotation_overlap);
+                let old_end = old.expires_at.map_or(overlap_end, |e| e.min(overlap_end));
+                moat_store::set_key_expiry(&mut tx, id, old_end).await?;
+                let principal = moat_store::principal_by_id(&mut tx, &old.principal_id)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found(format!("principal of key `{id}`")))?;
+                let mut log = self.appender(&mut tx).await?;
+                let created = self
+                    .insert_key(
+                        &mut tx,
+                        &mut log,
+                        cx,
+                        &principal.name,
+                        old.role,
+                        old.endpoints.clone(),
+                        old.expires_at.map(|e| now + (e - old.created_at)),
+                        Some(old.id.clone()),
+                    )
+                    .await?;
+                self.seal(&mut tx, log).await?;
+                tx.commit().await.map_err(moat_store::Error::from)?;
+                Ok(created)
             }
-            if old.role == Role::Admin && cx.principal.role != Role::Admin {
-                return Err(ServiceError::Forbidden("only an admin can rotate admin keys".into()));
-            }
-            let overlap_end = now + overlap.unwrap_or(self.config.rotation_overlap);
-            let old_end = old.expires_at.map_or(overlap_end, |e| e.min(overlap_end));
-            moat_store::set_key_expiry(&mut tx, id, old_end).await?;
-            let principal = moat_store::principal_by_id(&mut tx, &old.principal_id)
-                .await?
-                .ok_or_else(|| ServiceError::not_found(format!("principal of key `{id}`")))?;
-            let mut log = self.appender(&mut tx).await?;
-            let created = self
-                .insert_key(
-                    &mut tx,
-                    &mut log,
-                    cx,
-                    &principal.name,
-                    old.role,
-                    old.endpoints.clone(),
-                    old.expires_at.map(|e| now + (e - old.created_at)),
-                    Some(old.id.clone()),
-                )
-                .await?;
-            self.seal(&mut tx, log).await?;
-            tx.commit().await.map_err(moat_store::Error::from)?;
-            Ok(created)
-        })
+        )
     }
 }

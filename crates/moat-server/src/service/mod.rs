@@ -18,10 +18,10 @@ use crate::config::ServiceConfig;
 use crate::error::{Result, ServiceError};
 use crate::secret;
 
-pub use audit_log::{AuditEntryView, InclusionProofView, ConsistencyProofView, VerifyView};
+pub use audit_log::{AuditEntryView, ConsistencyProofView, InclusionProofView, VerifyView};
 pub use inventory::{
-    AiSystemView, LineageView, ModelDetail, RegisterDataset, RegisterModel, VendorInput, DatasetDetail,
-    NewEndpoint, NewSystem, Classify,
+    AiSystemView, Classify, DatasetDetail, LineageView, ModelDetail, NewEndpoint, NewSystem,
+    RegisterDataset, RegisterModel, VendorInput,
 };
 pub use keys::{CreatedKey, NewKeyRequest};
 
@@ -153,7 +153,13 @@ impl App {
     }
 
     /// Checks a permission; a denial is audited and returned as `Forbidden`.
-    pub(crate) async fn authorize(&self, cx: &Ctx, p: Permission, kind: &str, id: &str) -> Result<()> {
+    pub(crate) async fn authorize(
+        &self,
+        cx: &Ctx,
+        p: Permission,
+        kind: &str,
+        id: &str,
+    ) -> Result<()> {
         if cx.principal.can(p) {
             return Ok(());
         }
@@ -171,9 +177,19 @@ impl App {
     }
 
     /// Records a failed mutation in its own transaction (the change itself rolled back).
-    pub(crate) async fn audit_failure<T>(&self, cx: &Ctx, p: Permission, kind: &str, id: &str, r: &Result<T>) {
+    pub(crate) async fn audit_failure<T>(
+        &self,
+        cx: &Ctx,
+        p: Permission,
+        kind: &str,
+        id: &str,
+        r: &Result<T>,
+    ) {
         let Err(e) = r else { return };
-        if matches!(e, ServiceError::Forbidden(_) | ServiceError::Unauthenticated) {
+        if matches!(
+            e,
+            ServiceError::Forbidden(_) | ServiceError::Unauthenticated
+        ) {
             return;
         }
         let mut rec = Record::new(p, kind, id);
@@ -214,7 +230,11 @@ impl App {
         };
         let frontier_ids = &ids[..head.size.count_ones() as usize];
         let hashes = frontier_ids.iter().map(get).collect::<Result<Vec<_>>>()?;
-        let prev = if head.size > 0 { Some(get(&(0, head.size - 1))?) } else { None };
+        let prev = if head.size > 0 {
+            Some(get(&(0, head.size - 1))?)
+        } else {
+            None
+        };
         Ok(Appender {
             tree: Frontier::from_nodes(head.size, hashes)?,
             prev,
@@ -223,7 +243,13 @@ impl App {
     }
 
     /// Appends one entry; returns its sequence number.
-    pub(crate) async fn append(&self, tx: &mut Tx, log: &mut Appender, cx: &Ctx, rec: Record) -> Result<u64> {
+    pub(crate) async fn append(
+        &self,
+        tx: &mut Tx,
+        log: &mut Appender,
+        cx: &Ctx,
+        rec: Record,
+    ) -> Result<u64> {
         let seq = log.tree.size();
         let time = moat_domain::format_time(moat_domain::now());
         let details = rec.details.map(|d| {
@@ -342,3 +368,38 @@ macro_rules! guarded {
     }};
 }
 pub(crate) use guarded;
+
+/// An event recorded by a trusted component of Moat itself (a detection, a drill, a
+/// benchmark), appended to the audit log without a user-facing permission check.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    /// Dotted action name, such as `gateway.detection`.
+    pub action: String,
+    pub resource_kind: String,
+    pub resource_id: String,
+    /// Kept outside the leaf, committed to by a salted hash.
+    pub details: Option<serde_json::Value>,
+}
+
+impl App {
+    /// Appends `events` in one transaction with one signed head; returns the first
+    /// sequence number. For components inside the trust boundary only.
+    pub async fn record_events(&self, cx: &Ctx, events: &[AuditEvent]) -> Result<u64> {
+        let mut tx = self.store.begin().await?;
+        let mut log = self.appender(&mut tx).await?;
+        let first = log.tree.size();
+        for e in events {
+            let mut rec = Record::new(
+                Permission::AuditCheckpoint,
+                &e.resource_kind,
+                &e.resource_id,
+            );
+            rec.action = e.action.clone();
+            rec.details = e.details.clone();
+            self.append(&mut tx, &mut log, cx, rec).await?;
+        }
+        self.seal(&mut tx, log).await?;
+        tx.commit().await.map_err(moat_store::Error::from)?;
+        Ok(first)
+    }
+}

@@ -44,7 +44,12 @@ store_test!(api_round_trip, |store| {
     let err: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(err["error"], "unauthenticated");
     assert_eq!(err["source"], "client");
-    assert_eq!(call(&r, get("/api/v1/inventory", Some("moat_sk_nope"))).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&r, get("/api/v1/inventory", Some("moat_sk_nope")))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
 
     let reg = serde_json::json!({
         "name": "fraud", "version": "1", "owner": "risk", "tier": "high", "sensitivity": "internal",
@@ -56,23 +61,45 @@ store_test!(api_round_trip, |store| {
     assert_eq!(s, StatusCode::CONFLICT);
     let mut bad = reg.clone();
     bad["tier"] = "extreme".into();
-    assert_eq!(call(&r, post("/api/v1/models", &key, bad)).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        call(&r, post("/api/v1/models", &key, bad)).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 
     let (s, body) = call(&r, get("/api/v1/models/fraud/versions/1", Some(&key))).await;
     assert_eq!(s, StatusCode::OK);
     let m: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(m["tier"], "high");
-    assert_eq!(call(&r, get("/api/v1/models/fraud/versions/9", Some(&key))).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&r, get("/api/v1/models/fraud/versions/9", Some(&key)))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
 
     // An auditor key gets 403 on writes, 200 on reads.
-    let (s, body) = call(&r, post("/api/v1/keys", &key, serde_json::json!({ "name": "aud", "role": "auditor" }))).await;
+    let (s, body) = call(
+        &r,
+        post(
+            "/api/v1/keys",
+            &key,
+            serde_json::json!({ "name": "aud", "role": "auditor" }),
+        ),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED);
     let created: serde_json::Value = serde_json::from_str(&body).unwrap();
     let aud = created["key"].as_str().unwrap().to_owned();
     let (s, body) = call(&r, post("/api/v1/models", &aud, reg)).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    assert!(body.contains("permission `model.register` requires role"), "{body}");
-    assert_eq!(call(&r, get("/api/v1/inventory", Some(&aud))).await.0, StatusCode::OK);
+    assert!(
+        body.contains("permission `model.register` requires role"),
+        "{body}"
+    );
+    assert_eq!(
+        call(&r, get("/api/v1/inventory", Some(&aud))).await.0,
+        StatusCode::OK
+    );
 
     let (s, body) = call(&r, get("/api/v1/audit/verify", Some(&aud))).await;
     assert_eq!(s, StatusCode::OK);
@@ -91,25 +118,47 @@ store_test!(api_round_trip, |store| {
 
     let (s, body) = call(&r, get("/metrics", None)).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(body.contains("moat_http_requests_total{method=\"POST\",route=\"/api/v1/models\",status=\"201\"} 1"), "{body}");
-    assert!(body.contains("moat_inventory_assets{kind=\"model\"} 1"), "{body}");
+    assert!(
+        body.contains(
+            "moat_http_requests_total{method=\"POST\",route=\"/api/v1/models\",status=\"201\"} 1"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("moat_inventory_assets{kind=\"model\"} 1"),
+        "{body}"
+    );
 
     // The dashboard asks for a key unless it is public; with the key it lists the model.
     let (s, body) = call(&r, get("/", None)).await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("name=\"key\""));
     let (_, body) = call(&r, get("/", Some(&key))).await;
-    assert!(body.contains("fraud@1") && body.contains("tier-high"), "{body}");
+    assert!(
+        body.contains("fraud@1") && body.contains("tier-high"),
+        "{body}"
+    );
 });
 
 store_test!(public_dashboard_shows_overdue, |store| {
     let (app, cx, _) = app(&store).await;
     assert!(moat_server::seed_demo(&app).await.unwrap());
-    assert!(!moat_server::seed_demo(&app).await.unwrap(), "seeding twice does nothing");
-    let r = router(app.clone(), HttpOptions { public_dashboard: true });
+    assert!(
+        !moat_server::seed_demo(&app).await.unwrap(),
+        "seeding twice does nothing"
+    );
+    let r = router(
+        app.clone(),
+        HttpOptions {
+            public_dashboard: true,
+        },
+    );
     let (s, body) = call(&r, get("/", None)).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(body.contains("credit-scoring@2") && body.contains("overdue"), "{body}");
+    assert!(
+        body.contains("credit-scoring@2") && body.contains("overdue"),
+        "{body}"
+    );
     assert!(app.inventory(&cx).await.unwrap().iter().any(|r| r.overdue));
     assert!(app.audit_verify(&cx, &[]).await.unwrap().ok);
 });

@@ -2,7 +2,9 @@
 //! reviews and overdue flags, aliases and the protected production alias, AI systems,
 //! vendors, endpoints, evidence; no partial writes on failure.
 
-use moat_domain::{EvidenceKind, NewEvidence, RiskTier, Role, Sensitivity, Source, Verdict, VendorQuestionnaire};
+use moat_domain::{
+    EvidenceKind, NewEvidence, RiskTier, Role, Sensitivity, Source, VendorQuestionnaire, Verdict,
+};
 use moat_server::{Classify, NewEndpoint, NewSystem, ServiceError, VendorInput};
 use moat_test_support::store_test;
 
@@ -10,7 +12,9 @@ use crate::{app, as_role, dataset, model};
 
 store_test!(registers_with_lineage_and_digest, |store| {
     let (app, cx, _) = app(&store).await;
-    app.register_dataset(&cx, dataset("loans", "1")).await.unwrap();
+    app.register_dataset(&cx, dataset("loans", "1"))
+        .await
+        .unwrap();
     let mut req = model("fraud", "1.0", RiskTier::High);
     req.datasets = vec!["loans@1".into()];
     let m = app.register_model(&cx, req.clone()).await.unwrap();
@@ -18,7 +22,10 @@ store_test!(registers_with_lineage_and_digest, |store| {
     // The same files under another version give the same content address.
     let mut again = req.clone();
     again.version = "1.1".into();
-    assert_eq!(app.register_model(&cx, again).await.unwrap().digest, m.digest);
+    assert_eq!(
+        app.register_model(&cx, again).await.unwrap().digest,
+        m.digest
+    );
     let l = app.lineage(&cx, "fraud@1.0").await.unwrap();
     assert_eq!(l.datasets.len(), 1);
     assert_eq!(l.datasets[0].name, "loans");
@@ -31,25 +38,42 @@ store_test!(registers_with_lineage_and_digest, |store| {
 
 store_test!(versions_are_immutable_and_errors_are_clear, |store| {
     let (app, cx, _) = app(&store).await;
-    app.register_model(&cx, model("fraud", "1", RiskTier::Limited)).await.unwrap();
-    let e = app.register_model(&cx, model("fraud", "1", RiskTier::Limited)).await.unwrap_err();
+    app.register_model(&cx, model("fraud", "1", RiskTier::Limited))
+        .await
+        .unwrap();
+    let e = app
+        .register_model(&cx, model("fraud", "1", RiskTier::Limited))
+        .await
+        .unwrap_err();
     assert!(matches!(e, ServiceError::Conflict(_)));
     assert_eq!(
         e.to_string(),
         "model version `fraud@1` already exists; versions are immutable: register a new version instead"
     );
     let mut bad = model("fraud", "2 beta", RiskTier::Limited);
-    assert!(matches!(app.register_model(&cx, bad.clone()).await, Err(ServiceError::Invalid(_))));
+    assert!(matches!(
+        app.register_model(&cx, bad.clone()).await,
+        Err(ServiceError::Invalid(_))
+    ));
     bad.version = "2".into();
     bad.datasets = vec!["nope@1".into()];
     let e = app.register_model(&cx, bad.clone()).await.unwrap_err();
-    assert!(e.to_string().contains("dataset version `nope@1` not found"), "{e}");
+    assert!(
+        e.to_string().contains("dataset version `nope@1` not found"),
+        "{e}"
+    );
     // No partial write: the model was not registered without its lineage.
     assert_eq!(app.list_models(&cx, Some("fraud")).await.unwrap().len(), 1);
     bad.datasets = vec![];
     bad.artifacts[0].sha256 = "XYZ".into();
-    assert!(matches!(app.register_model(&cx, bad).await, Err(ServiceError::Invalid(_))));
-    assert!(matches!(app.show_model(&cx, "ghost@1").await, Err(ServiceError::NotFound(_))));
+    assert!(matches!(
+        app.register_model(&cx, bad).await,
+        Err(ServiceError::Invalid(_))
+    ));
+    assert!(matches!(
+        app.show_model(&cx, "ghost@1").await,
+        Err(ServiceError::NotFound(_))
+    ));
     // The audit log recorded the failures and still verifies.
     let v = app.audit_verify(&cx, &[]).await.unwrap();
     assert!(v.ok, "{:?}", v.problems);
@@ -57,17 +81,29 @@ store_test!(versions_are_immutable_and_errors_are_clear, |store| {
 
 store_test!(classification_reviews_and_overdue, |store| {
     let (app, cx, _) = app(&store).await;
-    app.register_model(&cx, model("m", "1", RiskTier::Minimal)).await.unwrap();
+    app.register_model(&cx, model("m", "1", RiskTier::Minimal))
+        .await
+        .unwrap();
     let inv = app.inventory(&cx).await.unwrap();
     let row = inv.iter().find(|r| r.asset == "m@1").unwrap();
     assert_eq!(row.tier, Some(RiskTier::Minimal));
     assert!(!row.overdue);
     let m = app
-        .classify_model(&cx, "m@1", Classify { tier: Some(RiskTier::High), sensitivity: Some(Sensitivity::Restricted) })
+        .classify_model(
+            &cx,
+            "m@1",
+            Classify {
+                tier: Some(RiskTier::High),
+                sensitivity: Some(Sensitivity::Restricted),
+            },
+        )
         .await
         .unwrap();
     assert_eq!((m.review_due - m.registered_at).whole_days(), 30);
-    let r = app.review(&cx, "model", "m@1", "looked fine").await.unwrap();
+    let r = app
+        .review(&cx, "model", "m@1", "looked fine")
+        .await
+        .unwrap();
     assert_eq!((r.next_due - r.reviewed_at).whole_days(), 30);
     assert!(app.review(&cx, "model", "m@1", "  ").await.is_err());
     let shown = app.show_model(&cx, "m@1").await.unwrap();
@@ -75,9 +111,14 @@ store_test!(classification_reviews_and_overdue, |store| {
     assert_eq!(shown.version.last_review_at, Some(r.reviewed_at));
     // Overdue: move the due date into the past directly in the store.
     let mut c = store.conn().await.unwrap();
-    moat_store::set_model_review_due(&mut c, "m", "1", moat_domain::now() - std::time::Duration::from_secs(86_400))
-        .await
-        .unwrap();
+    moat_store::set_model_review_due(
+        &mut c,
+        "m",
+        "1",
+        moat_domain::now() - std::time::Duration::from_secs(86_400),
+    )
+    .await
+    .unwrap();
     drop(c);
     let inv = app.inventory(&cx).await.unwrap();
     assert!(inv.iter().find(|r| r.asset == "m@1").unwrap().overdue);
@@ -87,9 +128,13 @@ store_test!(classification_reviews_and_overdue, |store| {
 store_test!(aliases_production_guard_and_rollback_history, |store| {
     let (app, cx, _) = app(&store).await;
     for v in ["1", "2"] {
-        app.register_model(&cx, model("m", v, RiskTier::Limited)).await.unwrap();
+        app.register_model(&cx, model("m", v, RiskTier::Limited))
+            .await
+            .unwrap();
     }
-    app.register_model(&cx, model("m", "bad", RiskTier::Unacceptable)).await.unwrap();
+    app.register_model(&cx, model("m", "bad", RiskTier::Unacceptable))
+        .await
+        .unwrap();
     app.set_alias(&cx, "m", "production", "1").await.unwrap();
     let moved = app.set_alias(&cx, "m", "production", "2").await.unwrap();
     assert_eq!(moved.from_version.as_deref(), Some("1"));
@@ -97,27 +142,51 @@ store_test!(aliases_production_guard_and_rollback_history, |store| {
     assert_eq!(h.len(), 2);
     assert_eq!(h[1].from_version.as_deref(), Some("1"));
     assert_eq!(h[1].moved_by, cx.principal.id);
-    let e = app.set_alias(&cx, "m", "production", "bad").await.unwrap_err();
+    let e = app
+        .set_alias(&cx, "m", "production", "bad")
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("unacceptable-risk"), "{e}");
     // Classifying the production version as unacceptable is refused too.
     let e = app
-        .classify_model(&cx, "m@2", Classify { tier: Some(RiskTier::Unacceptable), sensitivity: None })
+        .classify_model(
+            &cx,
+            "m@2",
+            Classify {
+                tier: Some(RiskTier::Unacceptable),
+                sensitivity: None,
+            },
+        )
         .await
         .unwrap_err();
     assert!(e.to_string().contains("move the alias first"), "{e}");
     // A data scientist may move staging but not production.
     let ds = as_role(&app, &cx, "dana", Role::DataScientist).await;
     app.set_alias(&ds, "m", "staging", "1").await.unwrap();
-    let e = app.set_alias(&ds, "m", "production", "1").await.unwrap_err();
+    let e = app
+        .set_alias(&ds, "m", "production", "1")
+        .await
+        .unwrap_err();
     assert!(matches!(e, ServiceError::Forbidden(_)));
-    assert!(e.to_string().starts_with("permission `model.promote` requires role admin or owner"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("permission `model.promote` requires role admin or owner"),
+        "{e}"
+    );
 });
 
 store_test!(systems_vendors_endpoints_evidence, |store| {
     let (app, cx, _) = app(&store).await;
-    app.add_system(&cx, NewSystem { name: "credit".into(), owner: "risk".into(), description: String::new() })
-        .await
-        .unwrap();
+    app.add_system(
+        &cx,
+        NewSystem {
+            name: "credit".into(),
+            owner: "risk".into(),
+            description: String::new(),
+        },
+    )
+    .await
+    .unwrap();
     let vendor = VendorInput {
         name: "acme".into(),
         source: "hub:https://example.org/acme".into(),
@@ -127,7 +196,10 @@ store_test!(systems_vendors_endpoints_evidence, |store| {
         notes: String::new(),
     };
     app.add_vendor(&cx, vendor.clone(), false).await.unwrap();
-    assert!(matches!(app.add_vendor(&cx, vendor.clone(), false).await, Err(ServiceError::Conflict(_))));
+    assert!(matches!(
+        app.add_vendor(&cx, vendor.clone(), false).await,
+        Err(ServiceError::Conflict(_))
+    ));
     let mut approved = vendor.clone();
     approved.questionnaire = VendorQuestionnaire::Approved;
     app.add_vendor(&cx, approved, true).await.unwrap();
@@ -144,8 +216,13 @@ store_test!(systems_vendors_endpoints_evidence, |store| {
     app.register_model(&cx, low).await.unwrap();
     let mut unknown = model("x", "1", RiskTier::High);
     unknown.source = Source::Vendor("nobody".into());
-    assert!(matches!(app.register_model(&cx, unknown).await, Err(ServiceError::NotFound(_))));
-    app.set_alias(&cx, "scorer", "production", "1").await.unwrap();
+    assert!(matches!(
+        app.register_model(&cx, unknown).await,
+        Err(ServiceError::NotFound(_))
+    ));
+    app.set_alias(&cx, "scorer", "production", "1")
+        .await
+        .unwrap();
     let ep = NewEndpoint {
         name: "scoring".into(),
         model: "scorer".into(),
@@ -158,9 +235,16 @@ store_test!(systems_vendors_endpoints_evidence, |store| {
     let mut bad = ep.clone();
     bad.name = "other".into();
     bad.upstream = "ftp://x".into();
-    assert!(matches!(app.add_endpoint(&cx, bad).await, Err(ServiceError::Invalid(_))));
+    assert!(matches!(
+        app.add_endpoint(&cx, bad).await,
+        Err(ServiceError::Invalid(_))
+    ));
     let systems = app.list_systems(&cx).await.unwrap();
-    assert_eq!(systems[0].tier, Some(RiskTier::High), "the riskiest part sets the tier");
+    assert_eq!(
+        systems[0].tier,
+        Some(RiskTier::High),
+        "the riskiest part sets the tier"
+    );
     assert_eq!(systems[0].models.len(), 2);
     assert_eq!(systems[0].endpoints, vec!["scoring".to_string()]);
     let l = app.lineage(&cx, "scorer@1").await.unwrap();

@@ -17,14 +17,20 @@ pub(crate) const ORIGIN: &str = "moat.test/audit";
 /// and key.
 pub(crate) async fn app(store: &Store) -> (App, Ctx, String) {
     let mut c = store.conn().await.unwrap();
-    moat_store::set_setting(&mut c, "audit.origin", ORIGIN).await.unwrap();
+    moat_store::set_setting(&mut c, "audit.origin", ORIGIN)
+        .await
+        .unwrap();
     drop(c);
     let config = ServiceConfig {
         audit_origin: ORIGIN.into(),
         checkpoint_every: 4,
         ..ServiceConfig::default()
     };
-    let app = App::new(store.clone(), config, SigningKey::from_seed(ORIGIN, [5; 32]).unwrap());
+    let app = App::new(
+        store.clone(),
+        config,
+        SigningKey::from_seed(ORIGIN, [5; 32]).unwrap(),
+    );
     let admin = app.bootstrap("root-admin").await.unwrap();
     let cx = ctx(&app, &admin.key).await;
     (app, cx, admin.key)
@@ -42,7 +48,12 @@ pub(crate) async fn as_role(app: &App, admin: &Ctx, name: &str, role: Role) -> C
     let k = app
         .create_key(
             admin,
-            NewKeyRequest { name: name.into(), role, endpoints: vec![], expires_in_secs: None },
+            NewKeyRequest {
+                name: name.into(),
+                role,
+                endpoints: vec![],
+                expires_in_secs: None,
+            },
         )
         .await
         .unwrap();
@@ -78,7 +89,10 @@ pub(crate) fn dataset(name: &str, version: &str) -> RegisterDataset {
         name: name.into(),
         version: version.into(),
         path: format!("{name}.csv"),
-        digest: format!("sha256:{}", hex::encode(sha2::Sha256::digest(name.as_bytes()))),
+        digest: format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(name.as_bytes()))
+        ),
         size: 10,
         format: "csv".into(),
         schema: serde_json::json!({ "columns": [] }),
