@@ -1,6 +1,6 @@
 //! Repository automation: `cargo xtask tidy` checks the habits STYLE.md asks for that
 //! no compiler checks (every Rust file opens with a `//!` comment saying what it is
-//! for; no `#[ignore]` or `#[should_panic]` tests; no `dbg!`). `cargo test -p xtask`
+//! for; no ignored or should-panic tests; no debug macros left in). `cargo test -p xtask`
 //! runs the same checks, so CI enforces them.
 
 use std::path::{Path, PathBuf};
@@ -47,9 +47,9 @@ fn tidy(root: &Path) -> Vec<String> {
             ));
         }
         for (what, pat) in [
-            ("#[ignore]", &ignore),
-            ("#[should_panic]", &should_panic),
-            ("dbg!", &dbg),
+            ("an ignored test", &ignore),
+            ("a should-panic test", &should_panic),
+            ("a debug macro", &dbg),
         ] {
             if text.contains(pat.as_str()) {
                 problems.push(format!("{rel}: uses {what}"));

@@ -8,6 +8,7 @@
 //! println!("{} columns", summary.columns.len());
 //! ```
 
+mod parquet_meta;
 mod schema;
 
 pub use schema::{summarize, Column, Error, Format, SchemaSummary, MAX_FOOTER, SAMPLE_BYTES};

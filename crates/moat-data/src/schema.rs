@@ -2,8 +2,8 @@
 //! name), and the columns with their inferred types.
 //!
 //! Hostile input is expected: only the first [`SAMPLE_BYTES`] of a text file are read,
-//! a Parquet footer larger than [`MAX_FOOTER`] is refused, and a panic inside the
-//! Parquet decoder is turned into an error.
+//! a Parquet footer larger than [`MAX_FOOTER`] is refused, and the footer is decoded by
+//! a bounded reader (`parquet_meta`).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -271,8 +271,6 @@ fn jsonl_summary(sample: &[u8]) -> SchemaSummary {
 }
 
 fn parquet_summary<R: Read + Seek>(r: &mut R, len: u64) -> Result<SchemaSummary, Error> {
-    use parquet::basic::{LogicalType, Repetition, Type as Physical};
-
     r.seek(SeekFrom::Start(len - 8))?;
     let mut tail = [0u8; 8];
     r.read_exact(&mut tail)?;
@@ -288,46 +286,12 @@ fn parquet_summary<R: Read + Seek>(r: &mut R, len: u64) -> Result<SchemaSummary,
     r.seek(SeekFrom::Start(len - 8 - meta_len))?;
     let mut buf = vec![0u8; meta_len as usize];
     r.read_exact(&mut buf)?;
-    let decoded = std::panic::catch_unwind(|| {
-        parquet::file::metadata::ParquetMetaDataReader::decode_metadata(&buf)
-    })
-    .map_err(|_| Error::Parquet("the footer could not be decoded".into()))?
-    .map_err(|e| Error::Parquet(e.to_string()))?;
-    let fm = decoded.file_metadata();
-    let columns = fm
-        .schema_descr()
-        .columns()
-        .iter()
-        .map(|c| {
-            let ty = match (c.logical_type(), c.physical_type()) {
-                (
-                    Some(
-                        LogicalType::String
-                        | LogicalType::Enum
-                        | LogicalType::Json
-                        | LogicalType::Uuid,
-                    ),
-                    _,
-                ) => "string",
-                (Some(LogicalType::Date), _) => "date",
-                (Some(LogicalType::Timestamp { .. }), _) => "timestamp",
-                (Some(LogicalType::Decimal { .. }), _) => "decimal",
-                (_, Physical::BOOLEAN) => "boolean",
-                (_, Physical::INT32 | Physical::INT64 | Physical::INT96) => "integer",
-                (_, Physical::FLOAT | Physical::DOUBLE) => "float",
-                (_, Physical::BYTE_ARRAY | Physical::FIXED_LEN_BYTE_ARRAY) => "binary",
-            };
-            Column {
-                name: c.path().string(),
-                ty: ty.to_owned(),
-                nullable: c.self_type().get_basic_info().repetition() != Repetition::REQUIRED,
-            }
-        })
-        .collect();
+    let (columns, rows) =
+        crate::parquet_meta::decode(&buf).map_err(|m| Error::Parquet(m.0.to_owned()))?;
     Ok(SchemaSummary {
         format: Format::Parquet,
         columns,
-        rows: u64::try_from(fm.num_rows()).ok(),
+        rows,
         sampled_rows: None,
     })
 }

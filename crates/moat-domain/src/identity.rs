@@ -112,20 +112,7 @@ impl Role {
 
 /// One permission per action. Ids are stable: they appear in error messages, the
 /// audit log and (later) policies.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    Display,
-    EnumString,
-    EnumIter,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Display, EnumString, EnumIter)]
 #[non_exhaustive]
 pub enum Permission {
     #[strum(serialize = "inventory.read")]
@@ -174,9 +161,26 @@ pub enum Permission {
     AuditRead,
     #[strum(serialize = "audit.checkpoint")]
     AuditCheckpoint,
+    /// Erase the personal details kept beside an audit entry (the entry stays).
+    #[strum(serialize = "audit.erase")]
+    AuditErase,
     /// Call an inference endpoint through the gateway.
     #[strum(serialize = "gateway.invoke")]
     GatewayInvoke,
+}
+
+impl Serialize for Permission {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Permission {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse()
+            .map_err(|_| serde::de::Error::custom(format!("unknown permission `{s}`")))
+    }
 }
 
 impl Permission {
@@ -316,6 +320,14 @@ mod tests {
             "permission `model.register` requires role admin, owner or data-scientist"
         );
         assert_eq!(
+            serde_json::to_string(&Permission::ModelRegister).unwrap(),
+            "\"model.register\""
+        );
+        assert_eq!(
+            serde_json::from_str::<Permission>("\"audit.read\"").unwrap(),
+            Permission::AuditRead
+        );
+        assert_eq!(
             Permission::ModelPromote.denial_message(),
             "permission `model.promote` requires role admin or owner"
         );
@@ -351,6 +363,7 @@ key.create: admin security
 key.revoke: admin security
 audit.read: admin security auditor
 audit.checkpoint: admin security
+audit.erase: admin
 gateway.invoke: admin service
 ";
         assert_eq!(out, expected);

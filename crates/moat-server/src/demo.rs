@@ -32,11 +32,29 @@ fn digest(name: &str) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(name.as_bytes())))
 }
 
-/// Seeds the demo organisation. Does nothing when models are already registered.
+/// The setting that marks a store as holding the demo organisation.
+const DEMO_SETTING: &str = "demo";
+
+/// Whether the store holds the demo organisation (and nothing a real deployment would
+/// mind showing without a key).
+pub async fn is_demo_store(app: &App) -> Result<bool> {
+    let mut c = app.store().conn().await?;
+    Ok(moat_store::get_setting(&mut c, DEMO_SETTING)
+        .await?
+        .as_deref()
+        == Some("1"))
+}
+
+/// Seeds the demo organisation into a store with no models, and marks it as a demo
+/// store. Does nothing (returns `false`) when models are already registered.
 pub async fn seed_demo(app: &App) -> Result<bool> {
     let cx = Ctx::system();
     if !app.list_models(&cx, None).await?.is_empty() {
         return Ok(false);
+    }
+    {
+        let mut c = app.store().conn().await?;
+        moat_store::set_setting(&mut c, DEMO_SETTING, "1").await?;
     }
     for (name, owner, description) in [
         (

@@ -18,7 +18,7 @@ mod secret;
 mod service;
 
 pub use config::ServiceConfig;
-pub use demo::seed_demo;
+pub use demo::{is_demo_store, seed_demo};
 pub use error::{ErrorBody, Result, ServiceError};
 pub use http::{openapi_json, router, HttpOptions};
 pub use secret::{new_id, random_bytes, KEY_PREFIX};

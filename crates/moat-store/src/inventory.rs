@@ -717,3 +717,35 @@ pub async fn set_model_review_due(
         .await?;
     Ok(())
 }
+
+/// Counts for metrics, one cheap query each: model versions, dataset versions,
+/// endpoints, AI systems, and versions whose review is overdue at `now`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InventoryCounts {
+    pub models: i64,
+    pub datasets: i64,
+    pub endpoints: i64,
+    pub systems: i64,
+    pub overdue: i64,
+}
+
+pub async fn inventory_counts(c: &mut AnyConnection, now: Timestamp) -> Result<InventoryCounts> {
+    let mut count = async |sql: &str, bind_now: bool| -> Result<i64> {
+        let mut q = sqlx::query_scalar::<_, i64>(sql);
+        if bind_now {
+            q = q.bind(ts(now));
+        }
+        Ok(q.fetch_one(&mut *c).await?)
+    };
+    Ok(InventoryCounts {
+        models: count("SELECT COUNT(*) FROM model_versions", false).await?,
+        datasets: count("SELECT COUNT(*) FROM datasets", false).await?,
+        endpoints: count("SELECT COUNT(*) FROM endpoints", false).await?,
+        systems: count("SELECT COUNT(*) FROM ai_systems", false).await?,
+        overdue: count(
+            "SELECT (SELECT COUNT(*) FROM model_versions WHERE review_due < $1) + (SELECT COUNT(*) FROM datasets WHERE review_due < $1)",
+            true,
+        )
+        .await?,
+    })
+}

@@ -99,6 +99,27 @@ impl Store {
             })?
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
+        // One connection first, so a wrong URL or a file that is not a database fails
+        // at once with its own error instead of after the pool's acquire timeout.
+        let mut probe = sqlx::AnyConnection::connect_with(&options)
+            .await
+            .map_err(|e| Error::Connect {
+                url: redact_url(&url),
+                source: e,
+            })?;
+        // Reading the schema is what fails on a file that is not a database.
+        let probe_sql = match backend {
+            Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master",
+            Backend::Postgres => "SELECT 1",
+        };
+        sqlx::query(probe_sql)
+            .execute(&mut probe)
+            .await
+            .map_err(|e| Error::Connect {
+                url: redact_url(&url),
+                source: e,
+            })?;
+        probe.close().await.ok();
         let max = if backend == Backend::Sqlite { 4 } else { 16 };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
@@ -147,6 +168,19 @@ impl Store {
         sqlx::query("UPDATE audit_head SET size = size WHERE id = 1")
             .execute(&mut *tx)
             .await?;
+        Ok(tx)
+    }
+
+    /// Starts a read-only transaction that sees one consistent snapshot (SQLite's WAL
+    /// read snapshot; PostgreSQL's REPEATABLE READ), for reads that must agree with
+    /// each other, such as verifying the whole audit log while writers go on.
+    pub async fn begin_read(&self) -> Result<Tx> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
         Ok(tx)
     }
 

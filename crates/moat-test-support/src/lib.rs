@@ -80,15 +80,37 @@ impl TestDb {
             .expect("open test store")
     }
 
-    /// Drops the PostgreSQL database (SQLite files go with the temp dir).
-    pub async fn cleanup(self, store: Store) {
+    /// Closes the store and drops the PostgreSQL database (SQLite files go with the
+    /// temp dir). A test that panics before this still drops it, in `Drop`.
+    pub async fn cleanup(mut self, store: Store) {
         store.close().await;
-        if let Some((admin, name)) = &self.pg {
-            if let Ok(mut c) = sqlx::PgConnection::connect(admin).await {
-                let _ = c
-                    .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
-                    .await;
-            }
+        if let Some((admin, name)) = self.pg.take() {
+            drop_database(&admin, &name).await;
+        }
+    }
+}
+
+async fn drop_database(admin: &str, name: &str) {
+    if let Ok(mut c) = sqlx::PgConnection::connect(admin).await {
+        let _ = c
+            .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+            .await;
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            // Drop runs inside the test's runtime: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(drop_database(&admin, &name));
+                }
+            })
+            .join();
         }
     }
 }
@@ -116,7 +138,7 @@ pub fn with_database(admin: &str, name: &str) -> String {
 macro_rules! store_test {
     ($name:ident, |$store:ident| $body:block) => {
         mod $name {
-            #[allow(unused_imports)]
+            #[allow(unused_imports, reason = "a test module may not need its parent's imports")]
             use super::*;
 
             #[tokio::test]

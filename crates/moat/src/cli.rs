@@ -468,4 +468,11 @@ pub(crate) enum AuditCmd {
     },
     /// Print the public key that verifies the log's checkpoints.
     PublicKey,
+    /// Erase the personal details kept beside an entry (right to erasure); the entry stays and the log still verifies.
+    Erase {
+        seq: u64,
+        /// Why (recorded in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
 }

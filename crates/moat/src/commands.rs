@@ -136,6 +136,13 @@ async fn serve(env: &Env, a: ServeArgs) -> anyhow::Result<ExitCode> {
     if a.demo && moat_server::seed_demo(&app).await? {
         tracing::info!("Seeded the demo organisation.");
     }
+    // The dashboard opens without a key only on a store that holds the demo alone.
+    let public = a.demo && moat_server::is_demo_store(&app).await?;
+    if a.demo && !public {
+        crate::output::note(
+            "this store holds real data (it was not seeded by --demo): the dashboard still asks for a key",
+        );
+    }
     let addr = a.addr.unwrap_or_else(|| env.config.addr.clone());
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -444,9 +451,12 @@ async fn dispatch(
         }
         Command::Dataset(DatasetCmd::Register(a)) => {
             let path = a.path.clone();
-            let (sha, size) = crate::files::sha256_file(&path)?;
-            let file = std::fs::File::open(&path)
+            // One open file for both the digest and the schema, so both describe the
+            // same bytes even if the path is replaced meanwhile.
+            let mut file = std::fs::File::open(&path)
                 .with_context(|| format!("cannot open `{}`", path.display()))?;
+            let (sha, size) = crate::files::sha256_reader(&mut file, &path)?;
+            std::io::Seek::rewind(&mut file)?;
             let summary = moat_data::summarize(std::io::BufReader::new(file))
                 .with_context(|| format!("cannot read the schema of `{}`", path.display()))?;
             let d = app
@@ -1096,6 +1106,12 @@ async fn audit(
             });
         }
         AuditCmd::PublicKey => line(app.verifier_key().to_string()),
+        AuditCmd::Erase { seq, reason } => {
+            app.audit_erase(cx, seq, &reason).await?;
+            line(format!(
+                "Erased the details of audit entry {seq}; the entry and its commitment remain"
+            ));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

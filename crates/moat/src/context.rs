@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use moat_audit::SigningKey;
+use moat_audit::{SigningKey, VerifierKey};
 use moat_domain::AuthMethod;
 use moat_server::{App, Ctx, ServiceConfig};
 use moat_store::{Open, Store};
@@ -77,8 +77,9 @@ impl Env {
     }
 
     pub(crate) fn is_initialised(&self) -> bool {
-        self.data_dir().join(SIGNING_KEY_FILE).exists()
-            || std::env::var("MOAT_AUDIT_SIGNING_KEY").is_ok()
+        self.has_signing_key()
+            || self.data_dir().join(PUBLIC_KEY_FILE).exists()
+            || std::env::var("MOAT_AUDIT_PUBLIC_KEY").is_ok()
     }
 
     pub(crate) async fn open_store(&self, open: Open) -> anyhow::Result<Store> {
@@ -115,25 +116,52 @@ impl Env {
         self.app_on(store).await
     }
 
+    /// The log's public key, for verify-only use: `MOAT_AUDIT_PUBLIC_KEY` or
+    /// `audit-signing.pub` in the data directory.
+    fn public_key(&self) -> Option<anyhow::Result<VerifierKey>> {
+        let text = match std::env::var("MOAT_AUDIT_PUBLIC_KEY") {
+            Ok(t) => t,
+            Err(_) => fs::read_to_string(self.data_dir().join(PUBLIC_KEY_FILE)).ok()?,
+        };
+        Some(VerifierKey::parse(&text).context("the audit public key is malformed"))
+    }
+
+    fn has_signing_key(&self) -> bool {
+        std::env::var("MOAT_AUDIT_SIGNING_KEY").is_ok()
+            || self.data_dir().join(SIGNING_KEY_FILE).exists()
+    }
+
     pub(crate) async fn app_on(&self, store: Store) -> anyhow::Result<App> {
-        let signer = self.signing_key()?;
         let mut c = store.conn().await?;
         let origin = moat_store::get_setting(&mut c, ORIGIN_SETTING)
             .await?
             .context("the store has no audit origin; run `moat init`")?;
         drop(c);
+        let config = ServiceConfig {
+            review_cycles: self.config.review_cycles,
+            audit_origin: origin.clone(),
+            rotation_overlap: self.config.rotation_overlap,
+            checkpoint_every: self.config.checkpoint_every,
+        };
+        if !self.has_signing_key() {
+            if let Some(public) = self.public_key() {
+                let public = public?;
+                if public.name() != origin {
+                    bail!(
+                        "the audit public key is for log `{}` but this store's log is `{origin}`",
+                        public.name()
+                    );
+                }
+                return Ok(App::verify_only(store, config, public));
+            }
+        }
+        let signer = self.signing_key()?;
         if signer.name() != origin {
             bail!(
                 "the audit signing key is for log `{}` but this store's log is `{origin}`: wrong --data-dir or MOAT_AUDIT_SIGNING_KEY?",
                 signer.name()
             );
         }
-        let config = ServiceConfig {
-            review_cycles: self.config.review_cycles,
-            audit_origin: origin,
-            rotation_overlap: self.config.rotation_overlap,
-            checkpoint_every: self.config.checkpoint_every,
-        };
         Ok(App::new(store, config, signer))
     }
 

@@ -2,7 +2,6 @@
 //! the walk of artifact folders.
 
 use std::fs::File;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -12,6 +11,14 @@ use sha2::{Digest, Sha256};
 /// SHA-256 and size of a file, read in 1 MiB blocks.
 pub(crate) fn sha256_file(path: &Path) -> anyhow::Result<(String, u64)> {
     let mut f = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
+    sha256_reader(&mut f, path)
+}
+
+/// SHA-256 and size of what `f` yields, read in 1 MiB blocks.
+pub(crate) fn sha256_reader(
+    f: &mut impl std::io::Read,
+    path: &Path,
+) -> anyhow::Result<(String, u64)> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;

@@ -5,10 +5,25 @@ use std::io::Write as _;
 
 use serde::Serialize;
 
-/// Writes a line to stdout. A closed pipe (`moat … | head`) is not an error.
+/// Writes a line to stdout. If stdout cannot be written (a full disk, a closed pipe)
+/// the command stops with exit code 1: output such as a new key must not be lost
+/// silently.
 pub(crate) fn line(s: impl AsRef<str>) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", s.as_ref());
+    if let Err(e) = writeln!(out, "{}", s.as_ref()).and_then(|()| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            let _ = writeln!(
+                std::io::stderr(),
+                "moat: error: cannot write the output: {e}"
+            );
+        }
+        std::process::exit(1);
+    }
+}
+
+/// A note for the person at the terminal, on stderr.
+pub(crate) fn note(s: &str) {
+    let _ = writeln!(std::io::stderr(), "moat: note: {s}");
 }
 
 pub(crate) fn json<T: Serialize + ?Sized>(v: &T) -> anyhow::Result<()> {

@@ -1,7 +1,7 @@
 //! The REST API (`/api/v1`): the same operations as the command line, as JSON, with
 //! bearer-key authentication. The OpenAPI document is generated from these handlers.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
@@ -13,7 +13,7 @@ use moat_domain::{
 use serde::Deserialize;
 use utoipa::OpenApi;
 
-use super::{AppState, Caller};
+use super::{ApiJson, ApiPath, ApiQuery, AppState, Caller};
 use crate::error::{ErrorBody, Result};
 use crate::service::{
     AiSystemView, AuditEntryView, Classify, ConsistencyProofView, CreatedKey, DatasetDetail,
@@ -65,6 +65,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/audit/proof/{seq}", get(audit_proof))
         .route("/audit/consistency", get(audit_consistency))
         .route("/audit/verify", get(audit_verify))
+        .route("/audit/entries/{seq}/erase", post(audit_erase))
 }
 
 #[derive(OpenApi)]
@@ -75,7 +76,7 @@ pub(super) fn routes() -> Router<AppState> {
         model_evidence, set_alias, alias_history, list_datasets, register_dataset, show_dataset, review_dataset,
         dataset_evidence, list_vendors, add_vendor, list_systems, add_system, list_endpoints, add_endpoint,
         add_evidence, list_keys, create_key, revoke_key, rotate_key, audit_entries, audit_head, audit_checkpoint,
-        audit_proof, audit_consistency, audit_verify
+        audit_proof, audit_consistency, audit_verify, audit_erase
     ),
     components(schemas(ErrorBody)),
     modifiers(&Security)
@@ -143,7 +144,7 @@ pub(super) struct NameFilter {
 pub(super) async fn list_models(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Query(q): Query<NameFilter>,
+    ApiQuery(q): ApiQuery<NameFilter>,
 ) -> Result<Json<Vec<ModelVersion>>> {
     Ok(Json(st.app.list_models(&cx, q.name.as_deref()).await?))
 }
@@ -152,7 +153,7 @@ pub(super) async fn list_models(
 pub(super) async fn register_model(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Json(req): Json<RegisterModel>,
+    ApiJson(req): ApiJson<RegisterModel>,
 ) -> Result<(StatusCode, Json<ModelVersion>)> {
     Ok((
         StatusCode::CREATED,
@@ -164,7 +165,7 @@ pub(super) async fn register_model(
 pub(super) async fn show_model(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Path((name, version)): Path<(String, String)>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
 ) -> Result<Json<ModelDetail>> {
     Ok(Json(
         st.app.show_model(&cx, &format!("{name}@{version}")).await?,
@@ -175,8 +176,8 @@ pub(super) async fn show_model(
 pub(super) async fn classify_model(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Path((name, version)): Path<(String, String)>,
-    Json(req): Json<Classify>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<Classify>,
 ) -> Result<Json<ModelVersion>> {
     Ok(Json(
         st.app
@@ -195,8 +196,8 @@ pub(super) struct ReviewRequest {
 pub(super) async fn review_model(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Path((name, version)): Path<(String, String)>,
-    Json(req): Json<ReviewRequest>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<ReviewRequest>,
 ) -> Result<(StatusCode, Json<Review>)> {
     Ok((
         StatusCode::CREATED,
@@ -212,7 +213,7 @@ pub(super) async fn review_model(
 pub(super) async fn lineage(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Path((name, version)): Path<(String, String)>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
 ) -> Result<Json<LineageView>> {
     Ok(Json(
         st.app.lineage(&cx, &format!("{name}@{version}")).await?,
@@ -223,7 +224,7 @@ pub(super) async fn lineage(
 pub(super) async fn model_evidence(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Path((name, version)): Path<(String, String)>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
 ) -> Result<Json<Vec<Evidence>>> {
     Ok(Json(
         st.app
@@ -242,8 +243,8 @@ pub(super) struct AliasRequest {
 pub(super) async fn set_alias(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Path((name, alias)): Path<(String, String)>,
-    Json(req): Json<AliasRequest>,
+    ApiPath((name, alias)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<AliasRequest>,
 ) -> Result<Json<AliasMove>> {
     Ok(Json(
         st.app.set_alias(&cx, &name, &alias, &req.version).await?,
@@ -254,7 +255,7 @@ pub(super) async fn set_alias(
 pub(super) async fn alias_history(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Path((name, alias)): Path<(String, String)>,
+    ApiPath((name, alias)): ApiPath<(String, String)>,
 ) -> Result<Json<Vec<AliasMove>>> {
     Ok(Json(st.app.alias_history(&cx, &name, &alias).await?))
 }
@@ -263,7 +264,7 @@ pub(super) async fn alias_history(
 pub(super) async fn list_datasets(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Query(q): Query<NameFilter>,
+    ApiQuery(q): ApiQuery<NameFilter>,
 ) -> Result<Json<Vec<Dataset>>> {
     Ok(Json(st.app.list_datasets(&cx, q.name.as_deref()).await?))
 }
@@ -272,7 +273,7 @@ pub(super) async fn list_datasets(
 pub(super) async fn register_dataset(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Json(req): Json<RegisterDataset>,
+    ApiJson(req): ApiJson<RegisterDataset>,
 ) -> Result<(StatusCode, Json<Dataset>)> {
     Ok((
         StatusCode::CREATED,
@@ -284,7 +285,7 @@ pub(super) async fn register_dataset(
 pub(super) async fn show_dataset(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Path((name, version)): Path<(String, String)>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
 ) -> Result<Json<DatasetDetail>> {
     Ok(Json(
         st.app
@@ -297,8 +298,8 @@ pub(super) async fn show_dataset(
 pub(super) async fn review_dataset(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Path((name, version)): Path<(String, String)>,
-    Json(req): Json<ReviewRequest>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<ReviewRequest>,
 ) -> Result<(StatusCode, Json<Review>)> {
     Ok((
         StatusCode::CREATED,
@@ -314,7 +315,7 @@ pub(super) async fn review_dataset(
 pub(super) async fn dataset_evidence(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Path((name, version)): Path<(String, String)>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
 ) -> Result<Json<Vec<Evidence>>> {
     Ok(Json(
         st.app
@@ -342,8 +343,8 @@ pub(super) struct UpdateFlag {
 pub(super) async fn add_vendor(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Query(q): Query<UpdateFlag>,
-    Json(req): Json<VendorInput>,
+    ApiQuery(q): ApiQuery<UpdateFlag>,
+    ApiJson(req): ApiJson<VendorInput>,
 ) -> Result<(StatusCode, Json<Vendor>)> {
     Ok((
         StatusCode::CREATED,
@@ -363,7 +364,7 @@ pub(super) async fn list_systems(
 pub(super) async fn add_system(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Json(req): Json<NewSystem>,
+    ApiJson(req): ApiJson<NewSystem>,
 ) -> Result<(StatusCode, Json<AiSystem>)> {
     Ok((
         StatusCode::CREATED,
@@ -383,7 +384,7 @@ pub(super) async fn list_endpoints(
 pub(super) async fn add_endpoint(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Json(req): Json<NewEndpoint>,
+    ApiJson(req): ApiJson<NewEndpoint>,
 ) -> Result<(StatusCode, Json<Endpoint>)> {
     Ok((
         StatusCode::CREATED,
@@ -395,7 +396,7 @@ pub(super) async fn add_endpoint(
 pub(super) async fn add_evidence(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Json(req): Json<NewEvidence>,
+    ApiJson(req): ApiJson<NewEvidence>,
 ) -> Result<(StatusCode, Json<Evidence>)> {
     Ok((
         StatusCode::CREATED,
@@ -415,7 +416,7 @@ pub(super) async fn list_keys(
 pub(super) async fn create_key(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Json(req): Json<NewKeyRequest>,
+    ApiJson(req): ApiJson<NewKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedKey>)> {
     Ok((
         StatusCode::CREATED,
@@ -427,7 +428,7 @@ pub(super) async fn create_key(
 pub(super) async fn revoke_key(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<KeyInfo>> {
     Ok(Json(st.app.revoke_key(&cx, &id).await?))
 }
@@ -442,8 +443,8 @@ pub(super) struct RotateParams {
 pub(super) async fn rotate_key(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<RotateParams>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RotateParams>,
 ) -> Result<(StatusCode, Json<CreatedKey>)> {
     let overlap = q.overlap_secs.map(std::time::Duration::from_secs);
     Ok((
@@ -467,7 +468,7 @@ pub(super) struct EntriesParams {
 pub(super) async fn audit_entries(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Query(q): Query<EntriesParams>,
+    ApiQuery(q): ApiQuery<EntriesParams>,
 ) -> Result<Json<Vec<AuditEntryView>>> {
     Ok(Json(
         st.app
@@ -511,7 +512,7 @@ pub(super) async fn audit_checkpoint(
 pub(super) async fn audit_proof(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Path(seq): Path<u64>,
+    ApiPath(seq): ApiPath<u64>,
 ) -> Result<Json<InclusionProofView>> {
     Ok(Json(st.app.audit_proof(&cx, seq).await?))
 }
@@ -526,7 +527,7 @@ pub(super) struct ConsistencyParams {
 pub(super) async fn audit_consistency(
     State(st): State<AppState>,
     Caller(cx): Caller,
-    Query(q): Query<ConsistencyParams>,
+    ApiQuery(q): ApiQuery<ConsistencyParams>,
 ) -> Result<Json<ConsistencyProofView>> {
     Ok(Json(st.app.audit_consistency(&cx, q.size1, q.size2).await?))
 }
@@ -537,4 +538,21 @@ pub(super) async fn audit_verify(
     Caller(cx): Caller,
 ) -> Result<Json<VerifyView>> {
     Ok(Json(st.app.audit_verify(&cx, &[]).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EraseRequest {
+    reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/audit/entries/{seq}/erase", request_body = EraseRequest, responses((status = 204, description = "The details are erased; the entry remains")))]
+pub(super) async fn audit_erase(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    ApiPath(seq): ApiPath<u64>,
+    ApiJson(req): ApiJson<EraseRequest>,
+) -> Result<StatusCode> {
+    st.app.audit_erase(&cx, seq, &req.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

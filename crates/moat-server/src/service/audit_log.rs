@@ -11,7 +11,7 @@ use moat_audit::{
 use moat_domain::Permission;
 use serde::Serialize;
 
-use super::{App, Ctx, Record};
+use super::{guarded, App, Ctx, Record};
 use crate::error::{Result, ServiceError};
 
 /// One entry as shown to auditors.
@@ -46,6 +46,9 @@ pub struct ConsistencyProofView {
     pub root1: String,
     pub root2: String,
     pub proof: Vec<String>,
+    /// The signed checkpoints of both sizes.
+    pub checkpoint1: String,
+    pub checkpoint2: String,
 }
 
 /// The outcome of `moat audit verify`.
@@ -194,8 +197,9 @@ impl App {
         })
     }
 
-    /// Consistency proof between two tree sizes, both covered by stored checkpoints
-    /// (the head counts), so that a witness can check the log only grew.
+    /// Consistency proof between two signed checkpoints (kept in the history, or the
+    /// head), so that a witness holding the older one can check that the log only
+    /// grew. The proof is checked against both signed roots before it is returned.
     pub async fn audit_consistency(
         &self,
         cx: &Ctx,
@@ -209,42 +213,92 @@ impl App {
             &format!("{size1}..{size2}"),
         )
         .await?;
-        let mut c = self.store.conn().await?;
-        let head = moat_store::audit_head(&mut c).await?;
-        if size1 > size2 || size2 > head.size {
+        if size1 > size2 {
             return Err(ServiceError::Invalid(format!(
-                "sizes must satisfy 0 <= {size1} <= {size2} <= {} (the log's size)",
-                head.size
+                "the first size ({size1}) must not exceed the second ({size2})"
             )));
         }
+        let mut c = self.store.begin_read().await?;
+        let head = moat_store::audit_head(&mut c).await?;
+        let mut notes: Vec<String> = moat_store::list_checkpoints(&mut c)
+            .await?
+            .into_iter()
+            .map(|r| r.note)
+            .collect();
+        notes.extend(head.checkpoint);
         drop(c);
-        let root_of = |n: u64| async move {
-            let nodes = self.nodes(moat_audit::Frontier::ids(n)).await?;
-            let hashes = moat_audit::Frontier::ids(n)
-                .iter()
-                .map(|id| {
-                    nodes.get(id).copied().ok_or_else(|| {
-                        ServiceError::Internal(anyhow::anyhow!("audit tree node missing"))
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok::<_, ServiceError>(moat_audit::Frontier::from_nodes(n, hashes)?.root())
+        let key = self.verifier_key();
+        let signed: Vec<(Checkpoint, String)> = notes
+            .into_iter()
+            .filter_map(|n| {
+                Checkpoint::open(&n, &key, &self.config.audit_origin)
+                    .ok()
+                    .map(|cp| (cp, n))
+            })
+            .collect();
+        let find = |size: u64| {
+            signed.iter().find(|(cp, _)| cp.size == size).cloned().ok_or_else(|| {
+                let mut sizes: Vec<u64> = signed.iter().map(|(cp, _)| cp.size).collect();
+                sizes.sort_unstable();
+                sizes.dedup();
+                let recent: Vec<String> = sizes.iter().rev().take(10).map(|s| s.to_string()).collect();
+                ServiceError::Invalid(format!(
+                    "no signed checkpoint of size {size}; sizes with one (latest first): {}; `moat audit checkpoint` signs a new one",
+                    recent.join(", ")
+                ))
+            })
         };
-        let (root1, root2) = (root_of(size1).await?, root_of(size2).await?);
+        let (cp1, note1) = find(size1)?;
+        let (cp2, note2) = find(size2)?;
         let nodes = self.nodes(consistency_nodes(size1, size2)).await?;
         let proof = consistency_proof(size1, size2, |id| nodes.get(&id).copied())?;
-        if !verify_consistency(size1, size2, &root1, &root2, &proof) {
+        if !verify_consistency(size1, size2, &cp1.root, &cp2.root, &proof) {
             return Err(ServiceError::Internal(anyhow::anyhow!(
-                "the consistency proof does not verify: the log is damaged; run `moat audit verify`"
+                "the consistency proof does not verify against the signed checkpoints: the log is damaged; run `moat audit verify`"
             )));
         }
         Ok(ConsistencyProofView {
             size1,
             size2,
-            root1: hex::encode(root1),
-            root2: hex::encode(root2),
+            root1: hex::encode(cp1.root),
+            root2: hex::encode(cp2.root),
             proof: proof.iter().map(hex::encode).collect(),
+            checkpoint1: note1,
+            checkpoint2: note2,
         })
+    }
+
+    /// Erases the details kept beside entry `seq` (personal data, payloads), for the
+    /// right to erasure. The entry and its commitment stay, so the log still verifies;
+    /// the erasure is itself audited, with its reason.
+    pub async fn audit_erase(&self, cx: &Ctx, seq: u64, reason: &str) -> Result<()> {
+        guarded!(
+            self,
+            cx,
+            Permission::AuditErase,
+            "audit-entry",
+            seq.to_string(),
+            async {
+                if reason.trim().is_empty() {
+                    return Err(ServiceError::Invalid(
+                        "an erasure needs a reason (--reason \"…\")".into(),
+                    ));
+                }
+                let mut tx = self.store.begin().await?;
+                if !moat_store::erase_audit_details(&mut tx, seq).await? {
+                    return Err(ServiceError::NotFound(format!(
+                    "audit entry {seq} has no details to erase (it never had any, or they were erased already)"
+                )));
+                }
+                let mut log = self.appender(&mut tx).await?;
+                let rec = Record::new(Permission::AuditErase, "audit-entry", seq.to_string())
+                    .details(serde_json::json!({ "reason": reason }));
+                self.append(&mut tx, &mut log, cx, rec).await?;
+                self.seal(&mut tx, log).await?;
+                tx.commit().await.map_err(moat_store::Error::from)?;
+                Ok(())
+            }
+        )
     }
 
     /// Recomputes the whole log and checks it against every stored signed checkpoint,
@@ -253,6 +307,9 @@ impl App {
         self.authorize(cx, Permission::AuditRead, "audit-log", "verify")
             .await?;
         let report = self.verify_log(extra).await?;
+        if !self.can_write() {
+            return Ok(report);
+        }
         if let Err(e) = self
             .audit_alone(
                 cx,
@@ -266,7 +323,9 @@ impl App {
     }
 
     pub(crate) async fn verify_log(&self, extra: &[String]) -> Result<VerifyView> {
-        let mut c = self.store.conn().await?;
+        // One snapshot for the head, the checkpoints and every page of entries, so
+        // appends made meanwhile are neither half-seen nor mistaken for forgeries.
+        let mut c = self.store.begin_read().await?;
         let head = moat_store::audit_head(&mut c).await?;
         let mut checkpoints: Vec<StoredCheckpoint> = moat_store::list_checkpoints(&mut c)
             .await?

@@ -63,7 +63,10 @@ impl App {
         Ok(created)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one private helper shared by bootstrap, create and rotate"
+    )]
     async fn insert_key(
         &self,
         tx: &mut moat_store::Tx,

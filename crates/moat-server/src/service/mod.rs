@@ -55,7 +55,10 @@ impl Ctx {
 pub struct App {
     pub(crate) store: Store,
     pub(crate) config: Arc<ServiceConfig>,
-    signer: Arc<SigningKey>,
+    /// `None` in verify-only mode (only the public key is at hand): reads and
+    /// verification work, changes are refused.
+    signer: Option<Arc<SigningKey>>,
+    verifier: VerifierKey,
 }
 
 /// How an action ended, as recorded in the audit log.
@@ -136,8 +139,25 @@ impl App {
         App {
             store,
             config: Arc::new(config),
-            signer: Arc::new(signer),
+            verifier: signer.verifier(),
+            signer: Some(Arc::new(signer)),
         }
+    }
+
+    /// An application that can read and verify but not change anything: for auditors
+    /// who hold only the log's public key.
+    pub fn verify_only(store: Store, config: ServiceConfig, verifier: VerifierKey) -> App {
+        App {
+            store,
+            config: Arc::new(config),
+            signer: None,
+            verifier,
+        }
+    }
+
+    /// Whether this process can sign the audit log (and so change anything).
+    pub fn can_write(&self) -> bool {
+        self.signer.is_some()
     }
 
     pub fn store(&self) -> &Store {
@@ -149,7 +169,7 @@ impl App {
     }
 
     pub fn verifier_key(&self) -> VerifierKey {
-        self.signer.verifier()
+        self.verifier.clone()
     }
 
     /// Checks a permission; a denial is audited and returned as `Forbidden`.
@@ -185,15 +205,15 @@ impl App {
         id: &str,
         r: &Result<T>,
     ) {
+        // Denials by `authorize` never get here (it returns first and audits them);
+        // a rule refused inside the operation (only admins make admin keys) does.
         let Err(e) = r else { return };
-        if matches!(
-            e,
-            ServiceError::Forbidden(_) | ServiceError::Unauthenticated
-        ) {
-            return;
-        }
         let mut rec = Record::new(p, kind, id);
-        rec.outcome = Outcome::Failure;
+        rec.outcome = if matches!(e, ServiceError::Forbidden(_)) {
+            Outcome::Denied
+        } else {
+            Outcome::Failure
+        };
         let rec = rec.details(serde_json::json!({ "error": e.to_string() }));
         if let Err(e) = self.audit_alone(cx, rec).await {
             tracing::error!(error = %e, "Could not audit a failed action.");
@@ -313,7 +333,14 @@ impl App {
             size,
             root: log.tree.root(),
         };
-        let note = cp.sign(&self.signer)?;
+        let signer = self.signer.as_ref().ok_or_else(|| {
+            ServiceError::Invalid(
+                "read-only: only the audit public key is available here, so nothing can be changed or audited; \
+                 run this where the signing key is (the data directory or MOAT_AUDIT_SIGNING_KEY)"
+                    .into(),
+            )
+        })?;
+        let note = cp.sign(signer)?;
         moat_store::set_audit_head(tx, size, &note).await?;
         let every = self.config.checkpoint_every.max(1);
         if log.start == 0 || size / every > log.start / every {

@@ -115,16 +115,24 @@ store_test!(proofs_verify_against_the_signed_head, |store| {
             verify_inclusion(seq, p.tree_size, &leaf, &proof, &cp.root) || p.tree_size > cp.size
         );
     }
-    let c = app.audit_consistency(&cx, 5, 12).await.unwrap();
+    // Consistency between two signed checkpoints (history every 4 entries here).
+    let c = app.audit_consistency(&cx, 4, size).await.unwrap();
     let h = |s: &str| -> [u8; 32] { hex::decode(s).unwrap().try_into().unwrap() };
     let proof: Vec<[u8; 32]> = c.proof.iter().map(|x| h(x)).collect();
     assert!(verify_consistency(
-        5,
-        12,
+        4,
+        size,
         &h(&c.root1),
         &h(&c.root2),
         &proof
     ));
+    let old = Checkpoint::open(&c.checkpoint1, &app.verifier_key(), ORIGIN).unwrap();
+    assert_eq!(old.root, h(&c.root1));
+    let e = app.audit_consistency(&cx, 5, size).await.unwrap_err();
+    assert!(
+        e.to_string().contains("no signed checkpoint of size 5"),
+        "{e}"
+    );
     assert!(app.audit_proof(&cx, 10_000).await.is_err());
     // A checkpoint kept by a witness verifies, and the history grows.
     let witness = app.audit_checkpoint(&cx).await.unwrap();
@@ -249,9 +257,19 @@ store_test!(
         drop(c);
         let p = problems(&app, &cx).await;
         assert_eq!(p[0], format!("the details of entry {seq} were modified: they do not match the entry's commitment"));
-        let mut c = store.conn().await.unwrap();
-        assert!(moat_store::erase_audit_details(&mut c, seq).await.unwrap());
-        drop(c);
+        // Only admins erase, with a reason; the erasure is itself audited.
+        let sec = as_role(&app, &cx, "sec", Role::Security).await;
+        assert!(app.audit_erase(&sec, seq, "GDPR request 42").await.is_err());
+        assert!(app.audit_erase(&cx, seq, " ").await.is_err());
+        app.audit_erase(&cx, seq, "GDPR request 42").await.unwrap();
+        assert!(app.audit_erase(&cx, seq, "again").await.is_err());
+        let log = app.audit_log(&cx, 0, None, 1000).await.unwrap();
+        let erase = log
+            .iter()
+            .find(|e| e.entry["action"] == "audit.erase" && e.entry["outcome"] == "success")
+            .unwrap();
+        assert_eq!(erase.entry["resource"]["id"], seq.to_string());
+        assert!(log.iter().find(|e| e.seq == seq).unwrap().details.is_none());
         let v = app.audit_verify(&cx, &[]).await.unwrap();
         assert!(v.ok, "{:?}", v.problems);
         assert_eq!(v.erased_details, 1);

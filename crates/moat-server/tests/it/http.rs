@@ -66,6 +66,19 @@ store_test!(api_round_trip, |store| {
         StatusCode::UNPROCESSABLE_ENTITY
     );
 
+    // Malformed bodies and paths get JSON errors too.
+    let raw = Request::post("/api/v1/models")
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Body::from("{\"name\": 1"))
+        .unwrap();
+    let (s, body) = call(&r, raw).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.starts_with("{\"error\":\"invalid\""), "{body}");
+    let (s, body) = call(&r, get("/api/v1/audit/proof/abc", Some(&key))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("\"error\":\"invalid\""), "{body}");
+
     let (s, body) = call(&r, get("/api/v1/models/fraud/versions/1", Some(&key))).await;
     assert_eq!(s, StatusCode::OK);
     let m: serde_json::Value = serde_json::from_str(&body).unwrap();

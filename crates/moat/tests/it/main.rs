@@ -434,6 +434,63 @@ async fn cli_on_postgres() {
     db.cleanup(store).await;
 }
 
+/// An auditor with only the public key verifies the log; changes are refused.
+#[test]
+fn verify_only_with_the_public_key() {
+    let m = Moat::new();
+    m.ok(&["init"]);
+    m.write("m.bin", b"x");
+    m.ok(&[
+        "model",
+        "register",
+        "m",
+        "--version",
+        "1",
+        "--artifact",
+        "m.bin",
+        "--owner",
+        "o",
+        "--tier",
+        "minimal",
+        "--sensitivity",
+        "public",
+    ]);
+    let out = m.ok(&["key", "create", "aud", "--role", "auditor"]);
+    let key = out.lines().last().unwrap().to_owned();
+    std::fs::rename(m.path(".moat/audit-signing.key"), m.path("elsewhere.key")).unwrap();
+    let v = m.ok(&["--api-key", &key, "audit", "verify"]);
+    assert!(v.starts_with("OK: "), "{v}");
+    let denied = m.run(&[
+        "model",
+        "register",
+        "m",
+        "--version",
+        "2",
+        "--artifact",
+        "m.bin",
+        "--owner",
+        "o",
+        "--tier",
+        "minimal",
+        "--sensitivity",
+        "public",
+    ]);
+    assert_ne!(denied.code, 0);
+    assert!(denied.stderr.contains("read-only"), "{}", denied.stderr);
+    // With a public key of another log, nothing verifies.
+    std::fs::write(
+        m.path(".moat/audit-signing.pub"),
+        format!(
+            "{}\n",
+            moat_audit::SigningKey::from_seed("other.log/audit", [9; 32])
+                .unwrap()
+                .verifier()
+        ),
+    )
+    .unwrap();
+    assert_ne!(m.run(&["--api-key", &key, "audit", "verify"]).code, 0);
+}
+
 #[test]
 fn data_dir_is_required_and_help_works() {
     let m = Moat::new();
