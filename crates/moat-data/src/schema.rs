@@ -78,7 +78,7 @@ pub fn summarize<R: Read + Seek>(mut r: R) -> Result<SchemaSummary, Error> {
     }
     r.seek(SeekFrom::Start(0))?;
     let mut sample = Vec::new();
-    r.take(SAMPLE_BYTES).read_to_end(&mut sample)?;
+    read_sample(r, &mut sample)?;
     if sample.contains(&0) || std::str::from_utf8(trim_partial_utf8(&sample)).is_err() {
         return Ok(other());
     }
@@ -88,6 +88,11 @@ pub fn summarize<R: Read + Seek>(mut r: R) -> Result<SchemaSummary, Error> {
         Some(_) => Ok(csv_summary(&sample)),
         None => Ok(other()),
     }
+}
+
+#[expect(clippy::disallowed_methods, reason = "bounded by take(SAMPLE_BYTES)")]
+fn read_sample<R: Read>(r: R, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    r.take(SAMPLE_BYTES).read_to_end(buf)
 }
 
 fn other() -> SchemaSummary {

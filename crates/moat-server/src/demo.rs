@@ -281,7 +281,7 @@ impl App {
             &serde_json::json!({ "review_due": moat_domain::format_time(due) }),
         ));
         rec.action = "demo.backdate-review".into();
-        self.append(&mut tx, &mut log, &cx, rec).await?;
+        self.append(&mut log, &cx, rec).await?;
         self.seal(&mut tx, log).await?;
         tx.commit().await.map_err(moat_store::Error::from)?;
         Ok(())

@@ -138,6 +138,82 @@ pub async fn insert_leaf(c: &mut AnyConnection, l: &NewLeaf) -> Result<()> {
     Ok(())
 }
 
+/// Rows per multi-row INSERT: well under every backend's parameter limit.
+const ROWS_PER_INSERT: usize = 200;
+
+fn values(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 6);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!("${}", r * cols + c + 1));
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// Appends many leaves (with their tree nodes and details) in few statements: the
+/// batched path of the audit log.
+pub async fn insert_leaves(c: &mut AnyConnection, leaves: &[NewLeaf]) -> Result<()> {
+    for chunk in leaves.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO audit_entries (seq, time, leaf, leaf_hash) VALUES {}",
+            values(chunk.len(), 4)
+        );
+        let mut q = sqlx::query(&sql);
+        for l in chunk {
+            q = q
+                .bind(l.seq as i64)
+                .bind(l.time.clone())
+                .bind(l.leaf.clone())
+                .bind(l.leaf_hash.to_vec());
+        }
+        q.execute(&mut *c).await.map_err(|e| {
+            Error::unique(e, || {
+                format!("audit entries {}..", chunk.first().map_or(0, |l| l.seq))
+            })
+        })?;
+    }
+    let nodes: Vec<&(u8, u64, [u8; 32])> = leaves.iter().flat_map(|l| &l.nodes).collect();
+    for chunk in nodes.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO audit_nodes (level, idx, hash) VALUES {}",
+            values(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql);
+        for (level, idx, hash) in chunk {
+            q = q
+                .bind(i64::from(*level))
+                .bind(*idx as i64)
+                .bind(hash.to_vec());
+        }
+        q.execute(&mut *c).await?;
+    }
+    let details: Vec<(u64, &(Vec<u8>, String))> = leaves
+        .iter()
+        .filter_map(|l| l.details.as_ref().map(|d| (l.seq, d)))
+        .collect();
+    for chunk in details.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO audit_details (seq, salt, body) VALUES {}",
+            values(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql);
+        for (seq, (salt, body)) in chunk {
+            q = q.bind(*seq as i64).bind(salt.clone()).bind(body.clone());
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
 fn audit_row(r: &AnyRow) -> Result<AuditRow> {
     let salt: Option<Vec<u8>> = r.try_get("salt")?;
     let body: Option<String> = r.try_get("body")?;

@@ -12,12 +12,10 @@ pub enum Error {
     NotInitialised(String),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
     Url(String),
-    #[error("cannot connect to `{url}`")]
-    Connect {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    /// The database could not be reached or opened; `reason` is its own message
+    /// (kept as text: sqlx's errors repeat their cause when chained).
+    #[error("cannot connect to `{url}`: {reason}")]
+    Connect { url: String, reason: String },
     #[error("the store is corrupt: {0}; run `moat audit verify` and restore from backup")]
     Corrupt(String),
     #[error("cannot migrate the database schema")]
@@ -33,6 +31,21 @@ impl From<sqlx::Error> for Error {
 }
 
 impl Error {
+    pub(crate) fn connect(url: &str, e: &sqlx::Error) -> Self {
+        let reason = match e {
+            sqlx::Error::Database(d) if d.message().contains("not a database") => format!(
+                "{}: the file is corrupt or not a Moat store; restore it from a backup, or move it away and run `moat init`",
+                d.message()
+            ),
+            sqlx::Error::Database(d) => d.message().to_owned(),
+            other => other.to_string(),
+        };
+        Error::Connect {
+            url: crate::redact_url(url),
+            reason,
+        }
+    }
+
     /// Maps a unique-constraint violation to `Duplicate(what)`.
     pub(crate) fn unique(e: sqlx::Error, what: impl FnOnce() -> String) -> Self {
         match &e {

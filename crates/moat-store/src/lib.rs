@@ -93,20 +93,14 @@ impl Store {
             }
         }
         let options = AnyConnectOptions::from_str(&url)
-            .map_err(|e| Error::Connect {
-                url: redact_url(&url),
-                source: e,
-            })?
+            .map_err(|e| Error::connect(&url, &e))?
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
         // One connection first, so a wrong URL or a file that is not a database fails
         // at once with its own error instead of after the pool's acquire timeout.
         let mut probe = sqlx::AnyConnection::connect_with(&options)
             .await
-            .map_err(|e| Error::Connect {
-                url: redact_url(&url),
-                source: e,
-            })?;
+            .map_err(|e| Error::connect(&url, &e))?;
         // Reading the schema is what fails on a file that is not a database.
         let probe_sql = match backend {
             Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master",
@@ -115,10 +109,7 @@ impl Store {
         sqlx::query(probe_sql)
             .execute(&mut probe)
             .await
-            .map_err(|e| Error::Connect {
-                url: redact_url(&url),
-                source: e,
-            })?;
+            .map_err(|e| Error::connect(&url, &e))?;
         probe.close().await.ok();
         let max = if backend == Backend::Sqlite { 4 } else { 16 };
         let pool = AnyPoolOptions::new()
@@ -139,10 +130,7 @@ impl Store {
             })
             .connect_with(options)
             .await
-            .map_err(|e| Error::Connect {
-                url: redact_url(&url),
-                source: e,
-            })?;
+            .map_err(|e| Error::connect(&url, &e))?;
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATOR,
             Backend::Postgres => &POSTGRES_MIGRATOR,

@@ -126,7 +126,6 @@ impl App {
         let mut tx = self.store.begin().await?;
         let mut log = self.appender(&mut tx).await?;
         self.append(
-            &mut tx,
             &mut log,
             cx,
             Record::new(Permission::AuditCheckpoint, "audit-log", "checkpoint"),
@@ -293,7 +292,7 @@ impl App {
                 let mut log = self.appender(&mut tx).await?;
                 let rec = Record::new(Permission::AuditErase, "audit-entry", seq.to_string())
                     .details(serde_json::json!({ "reason": reason }));
-                self.append(&mut tx, &mut log, cx, rec).await?;
+                self.append(&mut log, cx, rec).await?;
                 self.seal(&mut tx, log).await?;
                 tx.commit().await.map_err(moat_store::Error::from)?;
                 Ok(())

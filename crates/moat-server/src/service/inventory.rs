@@ -284,7 +284,7 @@ impl App {
                 let rec = Record::new(Permission::ModelRegister, "model-version", &id)
                     .digest(&mv.digest)
                     .after(Some(&mv));
-                self.append(&mut tx, &mut log, cx, rec).await?;
+                self.append(&mut log, cx, rec).await?;
                 for ds in found {
                     let edge = LineageEdge {
                         dataset: ds.name.clone(),
@@ -312,7 +312,7 @@ impl App {
                     .after(Some(&edge));
                     let mut rec = rec;
                     rec.action = "lineage.record".into();
-                    self.append(&mut tx, &mut log, cx, rec).await?;
+                    self.append(&mut log, cx, rec).await?;
                 }
                 self.seal(&mut tx, log).await?;
                 tx.commit().await.map_err(moat_store::Error::from)?;
@@ -423,7 +423,7 @@ impl App {
                     .digest(&after.digest)
                     .before(Some(&before))
                     .after(Some(&after));
-                self.append(&mut tx, &mut log, cx, rec).await?;
+                self.append(&mut log, cx, rec).await?;
                 self.seal(&mut tx, log).await?;
                 tx.commit().await.map_err(moat_store::Error::from)?;
                 Ok(after)
@@ -483,7 +483,7 @@ impl App {
                 .after(Some(&review))
                 .details(serde_json::json!({ "notes": notes }));
             rec.action = format!("{kind}.review");
-            self.append(&mut tx, &mut log, cx, rec).await?;
+            self.append(&mut log, cx, rec).await?;
             self.seal(&mut tx, log).await?;
             tx.commit().await.map_err(moat_store::Error::from)?;
             Ok(review)
@@ -542,7 +542,7 @@ impl App {
             } else {
                 "model.alias".into()
             };
-            self.append(&mut tx, &mut log, cx, rec).await?;
+            self.append(&mut log, cx, rec).await?;
             self.seal(&mut tx, log).await?;
             tx.commit().await.map_err(moat_store::Error::from)?;
             Ok(mv_move)
@@ -613,7 +613,7 @@ impl App {
                 let rec = Record::new(Permission::DatasetRegister, "dataset-version", &id)
                     .digest(&d.digest)
                     .after(Some(&d));
-                self.append(&mut tx, &mut log, cx, rec).await?;
+                self.append(&mut log, cx, rec).await?;
                 self.seal(&mut tx, log).await?;
                 tx.commit().await.map_err(moat_store::Error::from)?;
                 Ok(d)
@@ -744,7 +744,7 @@ impl App {
                 let rec = Record::new(Permission::VendorWrite, "vendor", &req.name)
                     .before(before.as_ref())
                     .after(Some(&v));
-                self.append(&mut tx, &mut log, cx, rec).await?;
+                self.append(&mut log, cx, rec).await?;
                 self.seal(&mut tx, log).await?;
                 tx.commit().await.map_err(moat_store::Error::from)?;
                 Ok(v)
@@ -783,7 +783,7 @@ impl App {
                 let mut log = self.appender(&mut tx).await?;
                 let rec =
                     Record::new(Permission::SystemWrite, "ai-system", &req.name).after(Some(&s));
-                self.append(&mut tx, &mut log, cx, rec).await?;
+                self.append(&mut log, cx, rec).await?;
                 self.seal(&mut tx, log).await?;
                 tx.commit().await.map_err(moat_store::Error::from)?;
                 Ok(s)
@@ -828,7 +828,7 @@ impl App {
                 let mut rec = Record::new(Permission::SystemWrite, "ai-system", system)
                     .after(Some(&serde_json::json!({ "kind": kind, "member": member })));
                 rec.action = "system.assign".into();
-                self.append(&mut tx, &mut log, cx, rec).await?;
+                self.append(&mut log, cx, rec).await?;
                 self.seal(&mut tx, log).await?;
                 tx.commit().await.map_err(moat_store::Error::from)?;
                 Ok(())
@@ -939,7 +939,7 @@ impl App {
                 let mut log = self.appender(&mut tx).await?;
                 let rec =
                     Record::new(Permission::EndpointWrite, "endpoint", &req.name).after(Some(&e));
-                self.append(&mut tx, &mut log, cx, rec).await?;
+                self.append(&mut log, cx, rec).await?;
                 self.seal(&mut tx, log).await?;
                 tx.commit().await.map_err(moat_store::Error::from)?;
                 Ok(e)
@@ -996,7 +996,7 @@ impl App {
                 let rec = Record::new(Permission::EvidenceWrite, "evidence", &id_ref)
                     .digest(subject_digest)
                     .after(Some(&summary));
-                self.append(&mut tx, &mut log, cx, rec).await?;
+                self.append(&mut log, cx, rec).await?;
                 self.seal(&mut tx, log).await?;
                 tx.commit().await.map_err(moat_store::Error::from)?;
                 Ok(e)

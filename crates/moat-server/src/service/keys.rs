@@ -127,7 +127,7 @@ impl App {
         if rotated_from.is_some() {
             rec.action = "key.rotate".into();
         }
-        self.append(tx, log, cx, rec).await?;
+        self.append(log, cx, rec).await?;
         Ok(CreatedKey {
             info,
             key: token.to_string(),
@@ -215,7 +215,7 @@ impl App {
                 let rec = Record::new(Permission::KeyRevoke, "key", id)
                     .before(Some(&before))
                     .after(Some(&after));
-                self.append(&mut tx, &mut log, cx, rec).await?;
+                self.append(&mut log, cx, rec).await?;
                 self.seal(&mut tx, log).await?;
                 tx.commit().await.map_err(moat_store::Error::from)?;
                 Ok(after)

@@ -132,6 +132,8 @@ pub(crate) struct Appender {
     tree: Frontier,
     prev: Option<[u8; 32]>,
     start: u64,
+    /// Leaves appended but not yet written: `seal` writes them in a few statements.
+    pending: Vec<NewLeaf>,
 }
 
 impl App {
@@ -224,7 +226,7 @@ impl App {
     pub(crate) async fn audit_alone(&self, cx: &Ctx, rec: Record) -> Result<u64> {
         let mut tx = self.store.begin().await?;
         let mut log = self.appender(&mut tx).await?;
-        let seq = self.append(&mut tx, &mut log, cx, rec).await?;
+        let seq = self.append(&mut log, cx, rec).await?;
         self.seal(&mut tx, log).await?;
         tx.commit().await.map_err(moat_store::Error::from)?;
         Ok(seq)
@@ -259,17 +261,12 @@ impl App {
             tree: Frontier::from_nodes(head.size, hashes)?,
             prev,
             start: head.size,
+            pending: Vec::new(),
         })
     }
 
-    /// Appends one entry; returns its sequence number.
-    pub(crate) async fn append(
-        &self,
-        tx: &mut Tx,
-        log: &mut Appender,
-        cx: &Ctx,
-        rec: Record,
-    ) -> Result<u64> {
+    /// Appends one entry (written by `seal`); returns its sequence number.
+    pub(crate) async fn append(&self, log: &mut Appender, cx: &Ctx, rec: Record) -> Result<u64> {
         let seq = log.tree.size();
         let time = moat_domain::format_time(moat_domain::now());
         let details = rec.details.map(|d| {
@@ -305,18 +302,14 @@ impl App {
             .into_iter()
             .map(|(id, hash)| (id.level, id.index, hash))
             .collect();
-        moat_store::insert_leaf(
-            tx,
-            &NewLeaf {
-                seq,
-                time,
-                leaf,
-                leaf_hash: h,
-                nodes,
-                details,
-            },
-        )
-        .await?;
+        log.pending.push(NewLeaf {
+            seq,
+            time,
+            leaf,
+            leaf_hash: h,
+            nodes,
+            details,
+        });
         log.prev = Some(h);
         Ok(seq)
     }
@@ -328,6 +321,7 @@ impl App {
         if size == log.start {
             return Ok(None);
         }
+        moat_store::insert_leaves(tx, &log.pending).await?;
         let cp = Checkpoint {
             origin: self.config.audit_origin.clone(),
             size,
@@ -423,7 +417,7 @@ impl App {
             );
             rec.action = e.action.clone();
             rec.details = e.details.clone();
-            self.append(&mut tx, &mut log, cx, rec).await?;
+            self.append(&mut log, cx, rec).await?;
         }
         self.seal(&mut tx, log).await?;
         tx.commit().await.map_err(moat_store::Error::from)?;
