@@ -336,3 +336,42 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod serde_laws {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn tier() -> impl Strategy<Value = RiskTier> {
+        prop_oneof![
+            Just(RiskTier::Minimal),
+            Just(RiskTier::Limited),
+            Just(RiskTier::High),
+            Just(RiskTier::Unacceptable)
+        ]
+    }
+
+    fn source() -> impl Strategy<Value = Source> {
+        prop_oneof![
+            Just(Source::Internal),
+            "[a-z]{1,10}".prop_map(Source::Vendor),
+            "https://[a-z]{1,10}\\.org/[a-z/]{0,10}".prop_map(Source::Hub),
+        ]
+    }
+
+    proptest! {
+        /// Domain types survive JSON, and `Source` its command-line text, unchanged.
+        #[test]
+        fn round_trips(t in tier(), s in source(), size in any::<u64>(), sha in "[0-9a-f]{64}", path in ".{0,40}") {
+            let a = Artifact { path, size, sha256: sha };
+            let back: Artifact = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+            prop_assert_eq!(back, a);
+            let back: RiskTier = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+            prop_assert_eq!(back, t);
+            prop_assert_eq!(RiskTier::parse(&t.to_string()).unwrap(), t);
+            prop_assert_eq!(Source::parse(&s.label()).unwrap(), s.clone());
+            let back: Source = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+            prop_assert_eq!(back, s);
+        }
+    }
+}

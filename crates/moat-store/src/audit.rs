@@ -76,36 +76,37 @@ fn hash32(v: Vec<u8>, what: &str) -> Result<[u8; 32]> {
 }
 
 /// Reads perfect subtrees by `(level, index)`. Missing ones are absent from the map.
+///
+/// One statement whatever the number of nodes: the ids travel as one JSON array
+/// parameter and are joined against the primary key, so the statement is prepared
+/// once and a proof costs one round trip.
 pub async fn audit_nodes(
     c: &mut AnyConnection,
     ids: &[(u8, u64)],
 ) -> Result<HashMap<(u8, u64), [u8; 32]>> {
     let mut out = HashMap::with_capacity(ids.len());
-    // A bounded number of pairs per statement keeps every backend's parameter limit.
-    for chunk in ids.chunks(200) {
-        if chunk.is_empty() {
-            continue;
-        }
-        let mut sql = String::from("SELECT level, idx, hash FROM audit_nodes WHERE ");
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(" OR ");
-            }
-            sql.push_str(&format!(
-                "(level = ${} AND idx = ${})",
-                2 * i + 1,
-                2 * i + 2
-            ));
-        }
-        let mut q = sqlx::query(&sql);
-        for (level, idx) in chunk {
-            q = q.bind(i64::from(*level)).bind(*idx as i64);
-        }
-        for r in q.fetch_all(&mut *c).await? {
-            let level = int(&r, "level")? as u8;
-            let idx = int(&r, "idx")? as u64;
-            out.insert((level, idx), hash32(r.try_get("hash")?, "tree node")?);
-        }
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let keys = serde_json::to_string(
+        &ids.iter()
+            .map(|(l, i)| [u64::from(*l), *i])
+            .collect::<Vec<_>>(),
+    )
+    .expect("numbers serialise");
+    let sql = if c.backend_name().eq_ignore_ascii_case("PostgreSQL") {
+        "SELECT n.level, n.idx, n.hash FROM jsonb_array_elements($1::jsonb) j \
+         JOIN audit_nodes n ON n.level = (j->>0)::bigint AND n.idx = (j->>1)::bigint"
+    } else {
+        "SELECT n.level, n.idx, n.hash FROM json_each($1) j \
+         JOIN audit_nodes n ON n.level = (j.value ->> 0) AND n.idx = (j.value ->> 1)"
+    };
+    for r in sqlx::query(sql).bind(keys).fetch_all(&mut *c).await? {
+        let level = u8::try_from(int(&r, "level")?)
+            .map_err(|_| Error::Corrupt("a tree node level is out of range".into()))?;
+        let idx = u64::try_from(int(&r, "idx")?)
+            .map_err(|_| Error::Corrupt("a tree node index is negative".into()))?;
+        out.insert((level, idx), hash32(r.try_get("hash")?, "tree node")?);
     }
     Ok(out)
 }
@@ -323,4 +324,174 @@ pub async fn last_checkpoint(c: &mut AnyConnection) -> Result<Option<CheckpointR
             })
         })
         .transpose()
+}
+
+/// One stored entry, borrowed, as [`Store::scan_audit`] hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditRowRef<'a> {
+    pub seq: u64,
+    pub leaf: &'a [u8],
+    pub leaf_hash: &'a [u8],
+    /// `(salt, body)`, unless erased.
+    pub details: Option<(&'a [u8], &'a [u8])>,
+}
+
+/// What [`Store::scan_audit`] read besides the entries, from the same snapshot.
+#[derive(Debug, Clone)]
+pub struct AuditSnapshot {
+    pub head: AuditHead,
+    pub checkpoints: Vec<CheckpointRow>,
+}
+
+const SCAN_SQL: &str = "SELECT e.seq, e.leaf, e.leaf_hash, d.salt, d.body \
+                        FROM audit_entries e LEFT JOIN audit_details d ON d.seq = e.seq ORDER BY e.seq";
+
+impl crate::Store {
+    /// Reads the head and the stored checkpoints, hands them to `start`, then streams
+    /// every audit entry in sequence order to `each`, all inside one read snapshot and
+    /// in constant memory; returns the state `start` built. This is the read side of
+    /// `moat audit verify`, so it is tuned: on SQLite it uses a dedicated read-only
+    /// connection with a large row buffer.
+    pub async fn scan_audit<S: Send>(
+        &self,
+        start: impl FnOnce(AuditSnapshot) -> S + Send,
+        mut each: impl FnMut(&mut S, AuditRowRef<'_>) + Send,
+    ) -> Result<S> {
+        use futures_util::TryStreamExt as _;
+        match self.backend {
+            crate::Backend::Sqlite => {
+                let path = crate::sqlite_path(&self.url).to_owned();
+                let run = move || scan_sqlite(&path, start, each);
+                // A few seconds of CPU: off the async workers when the runtime allows.
+                match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+                    Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+                        tokio::task::block_in_place(run)
+                    }
+                    _ => run(),
+                }
+            }
+            crate::Backend::Postgres => {
+                let mut tx = self.begin_read().await?;
+                let head: (i64, Option<String>) =
+                    sqlx::query_as("SELECT size, checkpoint FROM audit_head WHERE id = 1")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let cps: Vec<(i64, String, String)> = sqlx::query_as(
+                    "SELECT size, note, created_at FROM audit_checkpoints ORDER BY id",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut state = start(snapshot(head, cps));
+                {
+                    let mut rows = sqlx::query(SCAN_SQL).fetch(&mut *tx);
+                    while let Some(r) = rows.try_next().await? {
+                        let salt: Option<Vec<u8>> = r.try_get(3)?;
+                        let body: Option<String> = r.try_get(4)?;
+                        let leaf: Vec<u8> = r.try_get(1)?;
+                        let leaf_hash: Vec<u8> = r.try_get(2)?;
+                        each(
+                            &mut state,
+                            AuditRowRef {
+                                seq: r.try_get::<i64, _>(0)? as u64,
+                                leaf: &leaf,
+                                leaf_hash: &leaf_hash,
+                                details: salt.as_deref().zip(body.as_deref().map(str::as_bytes)),
+                            },
+                        );
+                    }
+                }
+                tx.rollback().await.ok();
+                Ok(state)
+            }
+        }
+    }
+}
+
+fn snapshot(head: (i64, Option<String>), cps: Vec<(i64, String, String)>) -> AuditSnapshot {
+    AuditSnapshot {
+        head: AuditHead {
+            size: head.0 as u64,
+            checkpoint: head.1,
+        },
+        checkpoints: cps
+            .into_iter()
+            .map(|(size, note, created_at)| CheckpointRow {
+                size: size as u64,
+                note,
+                created_at,
+            })
+            .collect(),
+    }
+}
+
+/// The SQLite side of [`Store::scan_audit`], through rusqlite: sqlx's SQLite driver
+/// hands every row across threads, which doubles the time to verify a large log.
+fn scan_sqlite<S>(
+    path: &str,
+    start: impl FnOnce(AuditSnapshot) -> S,
+    mut each: impl FnMut(&mut S, AuditRowRef<'_>),
+) -> Result<S> {
+    use rusqlite::OpenFlags;
+    let db = |e: rusqlite::Error| Error::Corrupt(format!("cannot read the audit log: {e}"));
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(db)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(db)?;
+    // One read transaction: head, checkpoints and entries from the same snapshot.
+    conn.execute_batch("BEGIN").map_err(db)?;
+    let head: (i64, Option<String>) = conn
+        .query_row(
+            "SELECT size, checkpoint FROM audit_head WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(db)?;
+    let mut stmt = conn
+        .prepare("SELECT size, note, created_at FROM audit_checkpoints ORDER BY id")
+        .map_err(db)?;
+    let cps = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(db)?
+        .collect::<Result<Vec<(i64, String, String)>, _>>()
+        .map_err(db)?;
+    let mut state = start(snapshot(head, cps));
+    let mut stmt = conn.prepare(SCAN_SQL).map_err(db)?;
+    let mut rows = stmt.query([]).map_err(db)?;
+    while let Some(r) = rows.next().map_err(db)? {
+        let seq: i64 = r.get(0).map_err(db)?;
+        let leaf = r
+            .get_ref(1)
+            .map_err(db)?
+            .as_blob()
+            .map_err(|e| db(e.into()))?;
+        let leaf_hash = r
+            .get_ref(2)
+            .map_err(db)?
+            .as_blob()
+            .map_err(|e| db(e.into()))?;
+        let salt = r
+            .get_ref(3)
+            .map_err(db)?
+            .as_blob_or_null()
+            .map_err(|e| db(e.into()))?;
+        let body = r
+            .get_ref(4)
+            .map_err(db)?
+            .as_bytes_or_null()
+            .map_err(|e| db(e.into()))?;
+        each(
+            &mut state,
+            AuditRowRef {
+                // A negative sequence number cannot be stored (CHECK), but stay total.
+                seq: u64::try_from(seq).unwrap_or(u64::MAX),
+                leaf,
+                leaf_hash,
+                details: salt.zip(body),
+            },
+        );
+    }
+    Ok(state)
 }

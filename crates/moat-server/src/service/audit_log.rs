@@ -66,8 +66,6 @@ pub struct VerifyView {
     pub more_problems: u64,
 }
 
-const PAGE: u64 = 20_000;
-
 impl App {
     /// Entries from `from` (or at/after `since`, RFC 3339), at most `limit`.
     /// A privileged read: it is audited.
@@ -157,11 +155,24 @@ impl App {
             .collect())
     }
 
-    /// Inclusion proof of entry `seq` in the current signed head. The proof is
-    /// checked against the signed root before it is returned.
+    /// Inclusion proof of entry `seq` in the current signed head; a privileged read,
+    /// audited.
     pub async fn audit_proof(&self, cx: &Ctx, seq: u64) -> Result<InclusionProofView> {
         self.authorize(cx, Permission::AuditRead, "audit-log", &seq.to_string())
             .await?;
+        let view = self.prove_inclusion(seq).await?;
+        self.audit_read(
+            cx,
+            Record::new(Permission::AuditRead, "audit-log", format!("proof/{seq}")),
+        )
+        .await?;
+        Ok(view)
+    }
+
+    /// Builds the inclusion proof of entry `seq` in the current signed head: two reads
+    /// (the head, then every node the proof needs, the leaf among them), and the proof
+    /// is checked against the signed root before it is returned.
+    pub async fn prove_inclusion(&self, seq: u64) -> Result<InclusionProofView> {
         let mut c = self.store.conn().await?;
         let head = moat_store::audit_head(&mut c).await?;
         let note = head
@@ -173,14 +184,20 @@ impl App {
                 head.size
             )));
         }
-        let cp = Checkpoint::open(&note, &self.verifier_key(), &self.config.audit_origin)?;
-        let entry = moat_store::audit_entry(&mut c, seq)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("audit entry {seq} not found")))?;
+        let cp = self.open_checkpoint(&note)?;
+        let mut ids: Vec<(u8, u64)> = inclusion_nodes(seq, cp.size)
+            .iter()
+            .map(|i| (i.level, i.index))
+            .collect();
+        ids.push((0, seq));
+        let found = moat_store::audit_nodes(&mut c, &ids).await?;
         drop(c);
-        let leaf = moat_audit::leaf_hash(&entry.leaf);
-        let nodes = self.nodes(inclusion_nodes(seq, cp.size)).await?;
-        let proof = inclusion_proof(seq, cp.size, |id| nodes.get(&id).copied())?;
+        let leaf = *found.get(&(0, seq)).ok_or_else(|| {
+            ServiceError::Internal(anyhow::anyhow!(
+                "audit tree node (0, {seq}) is missing; run `moat audit verify`"
+            ))
+        })?;
+        let proof = inclusion_proof(seq, cp.size, |id| found.get(&(id.level, id.index)).copied())?;
         if !verify_inclusion(seq, cp.size, &leaf, &proof, &cp.root) {
             return Err(ServiceError::Internal(anyhow::anyhow!(
                 "the proof of entry {seq} does not verify against the signed head: the log is damaged; run `moat audit verify`"
@@ -256,6 +273,15 @@ impl App {
                 "the consistency proof does not verify against the signed checkpoints: the log is damaged; run `moat audit verify`"
             )));
         }
+        self.audit_read(
+            cx,
+            Record::new(
+                Permission::AuditRead,
+                "audit-log",
+                format!("consistency/{size1}/{size2}"),
+            ),
+        )
+        .await?;
         Ok(ConsistencyProofView {
             size1,
             size2,
@@ -322,47 +348,36 @@ impl App {
     }
 
     pub(crate) async fn verify_log(&self, extra: &[String]) -> Result<VerifyView> {
-        // One snapshot for the head, the checkpoints and every page of entries, so
-        // appends made meanwhile are neither half-seen nor mistaken for forgeries.
-        let mut c = self.store.begin_read().await?;
-        let head = moat_store::audit_head(&mut c).await?;
-        let mut checkpoints: Vec<StoredCheckpoint> = moat_store::list_checkpoints(&mut c)
-            .await?
-            .into_iter()
-            .map(|r| StoredCheckpoint { note: r.note })
-            .collect();
-        if let Some(h) = head.checkpoint {
-            checkpoints.push(StoredCheckpoint { note: h });
-        }
-        checkpoints.extend(extra.iter().map(|n| StoredCheckpoint { note: n.clone() }));
-        let mut v = LogVerifier::new(
-            &self.verifier_key(),
-            &self.config.audit_origin,
-            &checkpoints,
-        );
-        let mut from = 0u64;
-        loop {
-            let rows = moat_store::audit_entries(&mut c, from, PAGE).await?;
-            let Some(last) = rows.last() else { break };
-            from = last.seq + 1;
-            for r in &rows {
-                let d = r.details.as_ref().map(|(salt, body)| StoredDetails {
-                    salt,
-                    body: body.as_bytes(),
-                });
-                v.push(
-                    StoredEntry {
-                        seq: r.seq,
-                        leaf: &r.leaf,
-                        leaf_hash: &r.leaf_hash,
-                    },
-                    d,
-                );
-            }
-            if (rows.len() as u64) < PAGE {
-                break;
-            }
-        }
+        // One snapshot for the head, the checkpoints and every entry, so appends made
+        // meanwhile are neither half-seen nor mistaken for forgeries.
+        let key = self.verifier_key();
+        let origin = self.config.audit_origin.clone();
+        let v = self
+            .store
+            .scan_audit(
+                |snap| {
+                    let mut checkpoints: Vec<StoredCheckpoint> = snap
+                        .checkpoints
+                        .into_iter()
+                        .map(|c| StoredCheckpoint { note: c.note })
+                        .collect();
+                    checkpoints.extend(snap.head.checkpoint.map(|note| StoredCheckpoint { note }));
+                    checkpoints.extend(extra.iter().map(|n| StoredCheckpoint { note: n.clone() }));
+                    LogVerifier::new(&key, &origin, &checkpoints)
+                },
+                |v, r| {
+                    let d = r.details.map(|(salt, body)| StoredDetails { salt, body });
+                    v.push(
+                        StoredEntry {
+                            seq: r.seq,
+                            leaf: r.leaf,
+                            leaf_hash: r.leaf_hash,
+                        },
+                        d,
+                    );
+                },
+            )
+            .await?;
         let r = v.finish();
         Ok(VerifyView {
             ok: r.ok(),
