@@ -12,6 +12,8 @@
 //! - reordered entries: `Moved`; inserted entries: `Moved`/`ChainBroken` in the
 //!   middle, `Unsigned` at the end (past the signed head).
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use crate::{leaf_hash, Checkpoint, Frontier, Hash, VerifierKey};
@@ -23,10 +25,26 @@ struct LeafFields<'a> {
     v: u32,
     seq: u64,
     #[serde(borrow)]
-    prev: &'a str,
+    prev: Cow<'a, str>,
     #[serde(borrow)]
-    details: Option<&'a str>,
+    details: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    #[serde(borrow)]
+    outcome: Cow<'a, str>,
+    #[serde(borrow)]
+    resource: ResourceFields<'a>,
 }
+
+#[derive(serde::Deserialize)]
+struct ResourceFields<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+}
+
+/// The salt length of details commitments; another length means the stored salt and
+/// body were shifted into each other.
+const SALT_LEN: usize = 16;
 
 /// One stored entry as the store returns it, in sequence order.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +77,7 @@ pub enum Problem {
     Unreadable { seq: u64, reason: String },
     ChainBroken { seq: u64 },
     DetailsModified { seq: u64 },
+    DetailsRemoved { seq: u64 },
     CheckpointInvalid { index: usize, reason: String },
     CheckpointMismatch { size: u64, from: u64 },
     CheckpointBeyondLog { size: u64, log_size: u64 },
@@ -69,6 +88,11 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Problem::Missing { expected: 0, found } => write!(
+                f,
+                "entries 0..{} are missing: the log starts at entry {found}",
+                found.saturating_sub(1)
+            ),
             Problem::Missing { expected, found } if *found == expected + 1 => write!(
                 f,
                 "entry {expected} is missing: the log jumps from entry {} to entry {found}",
@@ -103,6 +127,10 @@ impl fmt::Display for Problem {
             Problem::DetailsModified { seq } => write!(
                 f,
                 "the details of entry {seq} were modified: they do not match the entry's commitment"
+            ),
+            Problem::DetailsRemoved { seq } => write!(
+                f,
+                "the details of entry {seq} were deleted without an audited erasure (`moat audit erase`)"
             ),
             Problem::CheckpointInvalid { index, reason } => {
                 write!(f, "stored checkpoint #{index} is not valid: {reason}")
@@ -158,6 +186,9 @@ pub struct LogVerifier {
     expected: u64,
     prev_hash: Option<Hash>,
     prev_modified: bool,
+    /// Entries whose details are gone, and entries an audited erasure names.
+    details_gone: Vec<u64>,
+    erasures: HashSet<u64>,
     checkpoints: Vec<Checkpoint>,
     next_cp: usize,
     last_good: u64,
@@ -176,6 +207,8 @@ impl LogVerifier {
             expected: 0,
             prev_hash: None,
             prev_modified: false,
+            details_gone: Vec::new(),
+            erasures: HashSet::new(),
             checkpoints: Vec::new(),
             next_cp: 0,
             last_good: 0,
@@ -228,7 +261,9 @@ impl LogVerifier {
 
     /// Checks one entry and adds it to the recomputed tree.
     pub fn push(&mut self, e: StoredEntry<'_>, details: Option<StoredDetails<'_>>) {
+        let mut after_gap = false;
         if e.seq != self.expected {
+            after_gap = true;
             let p = Problem::Missing {
                 expected: self.expected,
                 found: e.seq,
@@ -251,21 +286,29 @@ impl LogVerifier {
                     });
                 } else if let Some(prev) = self.prev_hash {
                     let mut claimed = [0u8; 32];
-                    let linked =
-                        hex::decode_to_slice(entry.prev, &mut claimed).is_ok() && claimed == prev;
-                    if !self.prev_modified && !linked {
+                    let linked = hex::decode_to_slice(entry.prev.as_bytes(), &mut claimed).is_ok()
+                        && claimed == prev;
+                    // After a gap the link is broken by the gap, already reported.
+                    if !self.prev_modified && !after_gap && !linked {
                         self.problem(Problem::ChainBroken { seq: e.seq });
                     }
                 } else if e.seq == 0 && !entry.prev.is_empty() {
                     self.problem(Problem::ChainBroken { seq: 0 });
                 }
+                if entry.action == "audit.erase" && entry.outcome == "success" {
+                    if let Ok(target) = entry.resource.id.parse::<u64>() {
+                        self.erasures.insert(target);
+                    }
+                }
                 match (entry.details, details) {
                     (Some(c), Some(d)) => {
-                        if c != crate::details_commitment(d.salt, d.body) {
+                        if d.salt.len() != SALT_LEN
+                            || c != crate::details_commitment(d.salt, d.body)
+                        {
                             self.problem(Problem::DetailsModified { seq: e.seq });
                         }
                     }
-                    (Some(_), None) => self.erased += 1,
+                    (Some(_), None) => self.details_gone.push(e.seq),
                     (None, Some(_)) => self.problem(Problem::DetailsModified { seq: e.seq }),
                     (None, None) => {}
                 }
@@ -309,6 +352,14 @@ impl LogVerifier {
                 from: self.last_good,
             };
             self.problem(p);
+        }
+        // Details may only be gone where an audited erasure names the entry.
+        for seq in std::mem::take(&mut self.details_gone) {
+            if self.erasures.contains(&seq) {
+                self.erased += 1;
+            } else {
+                self.problem(Problem::DetailsRemoved { seq });
+            }
         }
         let signed = self.checkpoints.last().map_or(0, |c| c.size);
         if stored_end > 0 && self.checkpoints.is_empty() {
@@ -435,10 +486,49 @@ mod tests {
         let r = verify(&l);
         assert!(r.ok(), "{:?}", r.problems);
         assert_eq!((r.size, r.checkpoints_checked, r.signed_size), (50, 5, 50));
+        // Details deleted behind the log's back are reported...
         l.details[3] = None;
+        assert_eq!(
+            verify(&l).problems,
+            vec![Problem::DetailsRemoved { seq: 3 }]
+        );
+        // ...but not once an audited erasure names the entry.
+        let prev = hex::encode(leaf_hash(&l.rows[49].1));
+        let mut erase = entry(50, &prev, None);
+        erase.action = "audit.erase".into();
+        erase.resource = Resource {
+            kind: "audit-entry".into(),
+            id: "3".into(),
+            digest: None,
+        };
+        let leaf = erase.leaf_bytes();
+        let mut tree = Frontier::default();
+        for r in &l.rows {
+            tree.append(leaf_hash(&r.1));
+        }
+        tree.append(leaf_hash(&leaf));
+        l.rows.push((50, leaf.clone(), leaf_hash(&leaf).to_vec()));
+        l.details.push(None);
+        let cp = Checkpoint {
+            origin: ORIGIN.into(),
+            size: 51,
+            root: tree.root(),
+        };
+        l.checkpoints.push(StoredCheckpoint {
+            note: cp.sign(&l.key).unwrap(),
+        });
         let r = verify(&l);
-        assert!(r.ok());
+        assert!(r.ok(), "{:?}", r.problems);
         assert_eq!(r.erased_details, 1);
+        // A salt shifted into the body (same commitment bytes) is caught too.
+        let (salt, body) = l.details[0].clone().unwrap();
+        let mut shifted_salt = salt.clone();
+        shifted_salt.push(body[0]);
+        l.details[0] = Some((shifted_salt, body[1..].to_vec()));
+        assert_eq!(
+            verify(&l).problems,
+            vec![Problem::DetailsModified { seq: 0 }]
+        );
     }
 
     #[test]

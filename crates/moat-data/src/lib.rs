@@ -11,4 +11,6 @@
 mod parquet_meta;
 mod schema;
 
-pub use schema::{summarize, Column, Error, Format, SchemaSummary, MAX_FOOTER, SAMPLE_BYTES};
+pub use schema::{
+    summarize, Column, Error, Format, SchemaSummary, MAX_COLUMNS, MAX_FOOTER, SAMPLE_BYTES,
+};

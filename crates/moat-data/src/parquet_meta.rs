@@ -12,6 +12,12 @@ use crate::schema::Column;
 const MAX_DEPTH: usize = 64;
 /// Most schema elements (columns and groups) accepted.
 pub(crate) const MAX_ELEMENTS: usize = 100_000;
+/// Longest column name, and longest dotted path, accepted.
+const MAX_NAME: usize = 1024;
+const MAX_PATH: usize = 16 * 1024;
+/// Most bytes of column paths in one summary: nested groups repeat their prefix in
+/// every path, so paths could otherwise grow quadratically with the footer.
+const MAX_PATH_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Malformed(pub &'static str);
@@ -160,8 +166,14 @@ impl<'a> Reader<'a> {
                 }
                 let kv = self.byte()?;
                 for _ in 0..n {
-                    self.skip(kv >> 4, depth + 1)?;
-                    self.skip(kv & 0x0f, depth + 1)?;
+                    for t in [kv >> 4, kv & 0x0f] {
+                        // In containers a boolean takes a byte of its own.
+                        if t == T_TRUE || t == T_FALSE {
+                            self.byte()?;
+                        } else {
+                            self.skip(t, depth + 1)?;
+                        }
+                    }
                 }
                 Ok(())
             }
@@ -198,6 +210,9 @@ fn element(r: &mut Reader<'_>) -> R<Element> {
             (3, T_I32) => e.repetition = Some(r.i32()?),
             (4, T_BINARY) => {
                 let n = r.len()?;
+                if n > MAX_NAME {
+                    return Err(Malformed("a column name is longer than 1024 bytes"));
+                }
                 e.name = String::from_utf8_lossy(r.bytes(n)?).into_owned();
             }
             (5, T_I32) => e.num_children = r.i32()?,
@@ -238,7 +253,9 @@ fn type_name(e: &Element) -> &'static str {
     }
     match e.physical {
         Some(0) => "boolean",
-        Some(1..=3) => "integer",
+        Some(1 | 2) => "integer",
+        // INT96 is the legacy (Impala, Spark) timestamp.
+        Some(3) => "timestamp",
         Some(4 | 5) => "float",
         _ => "binary",
     }
@@ -281,6 +298,7 @@ fn columns(elements: &[Element]) -> R<Vec<Column>> {
         return Err(Malformed("the schema is empty"));
     };
     let mut out = Vec::new();
+    let mut path_bytes = 0usize;
     // Stack of (path prefix, children left, nullable so far).
     let mut stack: Vec<(String, i64, bool)> =
         vec![(String::new(), i64::from(root.num_children), false)];
@@ -292,6 +310,11 @@ fn columns(elements: &[Element]) -> R<Vec<Column>> {
             return Err(Malformed("more schema elements than the root declares"));
         };
         parent.1 -= 1;
+        let len = parent.0.len() + 1 + e.name.len();
+        path_bytes += len;
+        if len > MAX_PATH || path_bytes > MAX_PATH_BYTES {
+            return Err(Malformed("column paths are too long"));
+        }
         let path = if parent.0.is_empty() {
             e.name.clone()
         } else {
@@ -412,6 +435,37 @@ mod tests {
         let mut deep = vec![(7 << 4) | T_STRUCT; 10_000];
         deep.push(0);
         assert!(decode(&deep).is_err());
+        // A long group name repeated in many paths.
+        let mut w = W(Vec::new());
+        w.field(2, T_LIST);
+        w.0.push(0xf0 | T_STRUCT);
+        w.varint(3 + 60_000);
+        w.string(4, "root");
+        w.i32(1, 1);
+        w.0.push(0);
+        w.string(4, &"g".repeat(1000));
+        w.i32(1, 60_000);
+        w.0.push(0);
+        for _ in 0..60_001 {
+            w.0.push(0);
+        }
+        w.0.push(0);
+        assert_eq!(
+            decode(&w.0).unwrap_err(),
+            Malformed("column paths are too long")
+        );
+        // A map of booleans consumes a byte per key and value.
+        let mut w = W(Vec::new());
+        w.field(9, T_MAP);
+        w.varint(2);
+        w.0.push((T_TRUE << 4) | T_FALSE);
+        w.0.extend_from_slice(&[1, 0, 1, 0]);
+        w.i32(1, 5);
+        w.0.push(0);
+        assert!(
+            decode(&w.0).is_err(),
+            "no schema, but the map itself is read"
+        );
         // Truncated at every position.
         let f = footer();
         for cut in 0..f.len() {

@@ -5,7 +5,6 @@
 //! a Parquet footer larger than [`MAX_FOOTER`] is refused, and the footer is decoded by
 //! a bounded reader (`parquet_meta`).
 
-use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 
 use serde::{Deserialize, Serialize};
@@ -126,9 +125,10 @@ fn trim_partial_utf8(s: &[u8]) -> &[u8] {
     s
 }
 
-/// Drops a final line that the sample cut in the middle.
-fn complete_lines(s: &[u8]) -> &[u8] {
-    if s.len() as u64 >= SAMPLE_BYTES {
+/// Drops a final line that the sample cut in the middle (`truncated`: the file was
+/// longer than the sample).
+fn complete_lines(s: &[u8], truncated: bool) -> &[u8] {
+    if truncated {
         if let Some(p) = s.iter().rposition(|&b| b == b'\n') {
             return &s[..=p];
         }
@@ -136,13 +136,13 @@ fn complete_lines(s: &[u8]) -> &[u8] {
     s
 }
 
-fn merge(a: &str, b: &str) -> String {
+fn merge(a: &'static str, b: &'static str) -> &'static str {
     match (a, b) {
-        (x, y) if x == y => x.to_owned(),
-        ("null", y) => y.to_owned(),
-        (x, "null") => x.to_owned(),
-        ("integer", "float") | ("float", "integer") => "float".to_owned(),
-        _ => "string".to_owned(),
+        (x, y) if x == y => x,
+        ("null", y) => y,
+        (x, "null") => x,
+        ("integer", "float") | ("float", "integer") => "float",
+        _ => "string",
     }
 }
 
@@ -161,8 +161,12 @@ fn csv_value_type(v: &str) -> &'static str {
     }
 }
 
+/// Most columns read from a text file; a wider header is cut there.
+pub const MAX_COLUMNS: usize = 10_000;
+
 fn csv_summary(sample: &[u8]) -> SchemaSummary {
-    let text = complete_lines(trim_partial_utf8(sample));
+    let truncated = sample.len() as u64 >= SAMPLE_BYTES;
+    let text = complete_lines(trim_partial_utf8(sample), truncated);
     let first_line = text.split(|&b| b == b'\n').next().unwrap_or_default();
     // The delimiter that splits the header most consistently.
     let delimiter = [b',', b'\t', b';', b'|']
@@ -174,29 +178,27 @@ fn csv_summary(sample: &[u8]) -> SchemaSummary {
         .flexible(true)
         .from_reader(text);
     let headers: Vec<String> = match rdr.headers() {
-        Ok(h) => h.iter().map(str::to_owned).collect(),
+        Ok(h) => h.iter().take(MAX_COLUMNS).map(str::to_owned).collect(),
         Err(_) => return other(),
     };
-    let mut types = vec!["null".to_owned(); headers.len()];
+    let mut types = vec!["null"; headers.len()];
     let mut nullable = vec![false; headers.len()];
+    // Columns past the shortest record were missing somewhere: nullable. Tracking the
+    // shortest record keeps the work linear in the sample.
+    let mut shortest = headers.len();
     let mut rows = 0u64;
     for rec in rdr.records().take(SAMPLE_ROWS) {
         let Ok(rec) = rec else { break };
         rows += 1;
-        for (i, v) in rec.iter().enumerate().take(headers.len()) {
+        shortest = shortest.min(rec.len());
+        for ((v, ty), null) in rec.iter().zip(types.iter_mut()).zip(nullable.iter_mut()) {
             let t = csv_value_type(v);
-            if t == "null" {
-                if let Some(n) = nullable.get_mut(i) {
-                    *n = true;
-                }
-            }
-            if let Some(cur) = types.get_mut(i) {
-                *cur = merge(cur, t);
-            }
+            *null |= t == "null";
+            *ty = merge(ty, t);
         }
-        for n in nullable.iter_mut().skip(rec.len()) {
-            *n = true;
-        }
+    }
+    for n in nullable.iter_mut().skip(shortest) {
+        *n = true;
     }
     SchemaSummary {
         format: Format::Csv,
@@ -204,7 +206,11 @@ fn csv_summary(sample: &[u8]) -> SchemaSummary {
             .into_iter()
             .zip(types)
             .zip(nullable)
-            .map(|((name, ty), nullable)| Column { name, ty, nullable })
+            .map(|((name, ty), nullable)| Column {
+                name,
+                ty: ty.to_owned(),
+                nullable,
+            })
             .collect(),
         rows: None,
         sampled_rows: Some(rows),
@@ -224,9 +230,12 @@ fn json_type(v: &serde_json::Value) -> &'static str {
 }
 
 fn jsonl_summary(sample: &[u8]) -> SchemaSummary {
-    let text = complete_lines(trim_partial_utf8(sample));
+    let truncated = sample.len() as u64 >= SAMPLE_BYTES;
+    let text = complete_lines(trim_partial_utf8(sample), truncated);
+    // Per column, in order of first appearance: type, a null seen, rows holding it.
     let mut order: Vec<String> = Vec::new();
-    let mut cols: BTreeMap<String, (String, bool)> = BTreeMap::new();
+    let mut cols: std::collections::HashMap<String, (&'static str, bool, u64)> =
+        std::collections::HashMap::new();
     let mut rows = 0u64;
     for line in text
         .split(|&b| b == b'\n')
@@ -242,21 +251,18 @@ fn jsonl_summary(sample: &[u8]) -> SchemaSummary {
         };
         for (k, v) in &obj {
             let t = json_type(v);
-            match cols.get_mut(k) {
-                Some((ty, nullable)) => {
+            let full = cols.len() >= MAX_COLUMNS;
+            match cols.get_mut(k.as_str()) {
+                Some((ty, null, seen)) => {
                     *ty = merge(ty, t);
-                    *nullable |= t == "null";
+                    *null |= t == "null";
+                    *seen += 1;
                 }
-                None => {
-                    // A key first seen after row 0 was missing (null) before.
-                    cols.insert(k.clone(), (t.to_owned(), t == "null" || rows > 0));
+                None if !full => {
+                    cols.insert(k.clone(), (t, t == "null", 1));
                     order.push(k.clone());
                 }
-            }
-        }
-        for (k, (_, nullable)) in cols.iter_mut() {
-            if !obj.contains_key(k) {
-                *nullable = true;
+                None => {}
             }
         }
         rows += 1;
@@ -266,8 +272,13 @@ fn jsonl_summary(sample: &[u8]) -> SchemaSummary {
         columns: order
             .into_iter()
             .filter_map(|name| {
-                let (ty, nullable) = cols.get(&name)?.clone();
-                Some(Column { name, ty, nullable })
+                let (ty, null, seen) = *cols.get(&name)?;
+                // A key missing from some rows is nullable too.
+                Some(Column {
+                    name,
+                    ty: ty.to_owned(),
+                    nullable: null || seen < rows,
+                })
             })
             .collect(),
         rows: None,

@@ -44,6 +44,12 @@ impl Role {
         })
     }
 
+    /// Whether every permission of `self` is also held by `other`: a non-admin may
+    /// only hand out (or take away) keys of roles within its own.
+    pub fn within(self, other: Role) -> bool {
+        Permission::iter().all(|p| !self.allows(p) || other.allows(p))
+    }
+
     /// Whether this role holds `p`. The matrix is the whole access policy of the
     /// inventory; the tests print it so that a change shows in review.
     pub fn allows(self, p: Permission) -> bool {
@@ -331,6 +337,18 @@ mod tests {
             Permission::ModelPromote.denial_message(),
             "permission `model.promote` requires role admin or owner"
         );
+    }
+
+    #[test]
+    fn roles_within_roles() {
+        assert!(Role::Auditor.within(Role::Security));
+        assert!(!Role::Owner.within(Role::Security));
+        assert!(
+            !Role::Service.within(Role::Security),
+            "security cannot call endpoints"
+        );
+        assert!(Role::Security.within(Role::Admin));
+        assert!(!Role::Admin.within(Role::Security));
     }
 
     /// The whole access matrix, so that any change to it is visible in review.

@@ -598,22 +598,46 @@ pub async fn assign_system(
     version: Option<&str>,
     system: &str,
 ) -> Result<u64> {
-    let q = match (kind, version) {
-        ("model", Some(_)) => {
-            "UPDATE model_versions SET ai_system = $1 WHERE name = $2 AND version = $3"
+    // Each statement is bound with exactly the parameters it names.
+    let done = match (kind, version) {
+        ("model" | "dataset", Some(v)) => {
+            let table = if kind == "model" {
+                "model_versions"
+            } else {
+                "datasets"
+            };
+            sqlx::query(&format!(
+                "UPDATE {table} SET ai_system = $1 WHERE name = $2 AND version = $3"
+            ))
+            .bind(system)
+            .bind(name)
+            .bind(v)
+            .execute(c)
+            .await?
         }
-        ("model", None) => "UPDATE model_versions SET ai_system = $1 WHERE name = $2",
-        ("dataset", Some(_)) => {
-            "UPDATE datasets SET ai_system = $1 WHERE name = $2 AND version = $3"
+        ("model" | "dataset", None) => {
+            let table = if kind == "model" {
+                "model_versions"
+            } else {
+                "datasets"
+            };
+            sqlx::query(&format!(
+                "UPDATE {table} SET ai_system = $1 WHERE name = $2"
+            ))
+            .bind(system)
+            .bind(name)
+            .execute(c)
+            .await?
         }
-        ("dataset", None) => "UPDATE datasets SET ai_system = $1 WHERE name = $2",
-        _ => "UPDATE endpoints SET ai_system = $1 WHERE name = $2",
+        _ => {
+            sqlx::query("UPDATE endpoints SET ai_system = $1 WHERE name = $2")
+                .bind(system)
+                .bind(name)
+                .execute(c)
+                .await?
+        }
     };
-    let mut q = sqlx::query(q).bind(system).bind(name);
-    if let (true, Some(v)) = (kind != "endpoint", version) {
-        q = q.bind(v);
-    }
-    Ok(q.execute(c).await?.rows_affected())
+    Ok(done.rows_affected())
 }
 
 /// Records a team the first time it is named.

@@ -214,15 +214,20 @@ pub(crate) fn sqlite_path(url: &str) -> &str {
 
 /// A database URL with any password replaced, for messages and logs.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:[redacted]{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
+    let Some(s) = url.find("://") else {
+        return url.to_owned();
+    };
+    // The authority ends at the first `/`, `?` or `#` after the scheme; the password
+    // may itself contain `@`, so the credentials end at the last `@` before that.
+    let rest = &url[s + 3..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    match authority.rfind('@') {
+        Some(at) => match authority[..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:[redacted]{}", &url[..s + 3], &rest[at..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 
@@ -242,6 +247,14 @@ mod tests {
             "postgres://moat:[redacted]@db:5432/moat"
         );
         assert_eq!(redact_url("postgres://db/moat"), "postgres://db/moat");
+        assert_eq!(
+            redact_url("postgres://u:p@ss@host/db"),
+            "postgres://u:[redacted]@host/db"
+        );
+        assert_eq!(
+            redact_url("postgres://u@host/db?x=a@b"),
+            "postgres://u@host/db?x=a@b"
+        );
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }
 }

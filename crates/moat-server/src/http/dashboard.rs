@@ -1,6 +1,8 @@
 //! The dashboard: one server-rendered page with the inventory, tiers and overdue
 //! reviews, and the audit log's signed head. Open in demo mode; otherwise it asks for
-//! a key once and keeps it in an HttpOnly, SameSite=Strict cookie.
+//! a key once and opens a session: the browser keeps only a random session id (an
+//! HttpOnly, SameSite=Strict cookie), never the key; the key is checked again on every
+//! page, so revocation applies at once.
 
 use axum::extract::{Form, State};
 use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
@@ -14,7 +16,47 @@ use serde::Deserialize;
 use super::AppState;
 use crate::service::Ctx;
 
-const COOKIE: &str = "moat_key";
+const COOKIE: &str = "moat_session";
+/// How long a dashboard session lasts.
+const SESSION_SECS: u64 = 8 * 3600;
+/// Most open sessions kept; the oldest go first.
+const MAX_SESSIONS: usize = 10_000;
+
+/// Open dashboard sessions: session id to (key id, expiry).
+#[derive(Default)]
+pub(crate) struct Sessions(
+    std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
+);
+
+impl Sessions {
+    fn open(&self, key_id: String) -> String {
+        let id = hex::encode(crate::secret::random_bytes::<32>());
+        let now = std::time::Instant::now();
+        if let Ok(mut m) = self.0.lock() {
+            m.retain(|_, (_, exp)| *exp > now);
+            if m.len() >= MAX_SESSIONS {
+                if let Some(oldest) = m
+                    .iter()
+                    .min_by_key(|(_, (_, e))| *e)
+                    .map(|(k, _)| k.clone())
+                {
+                    m.remove(&oldest);
+                }
+            }
+            m.insert(
+                id.clone(),
+                (key_id, now + std::time::Duration::from_secs(SESSION_SECS)),
+            );
+        }
+        id
+    }
+
+    fn key_of(&self, session: &str) -> Option<String> {
+        let m = self.0.lock().ok()?;
+        let (key, exp) = m.get(session)?;
+        (*exp > std::time::Instant::now()).then(|| key.clone())
+    }
+}
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -54,10 +96,16 @@ async fn page(State(st): State<AppState>, req: axum::extract::Request) -> Respon
     let cx = if st.options.public_dashboard {
         Ctx::system()
     } else {
-        let key = super::presented_key(&parts).or_else(|| cookie_key(&parts));
-        let principal = match key {
+        let principal = match super::presented_key(&parts) {
             Some(k) => st.app.authenticate(&k, AuthMethod::ApiKey).await.ok(),
-            None => None,
+            None => match cookie_key(&parts).and_then(|sid| st.sessions.key_of(&sid)) {
+                Some(key_id) => st
+                    .app
+                    .principal_for_key(&key_id, AuthMethod::ApiKey)
+                    .await
+                    .ok(),
+                None => None,
+            },
         };
         match principal {
             Some(p) => Ctx {
@@ -90,17 +138,19 @@ struct LoginForm {
 
 async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response {
     match st.app.authenticate(&f.key, AuthMethod::ApiKey).await {
-        Ok(_) => (
-            [(
-                SET_COOKIE,
-                format!(
-                    "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
-                    f.key.trim()
-                ),
-            )],
-            Redirect::to("/"),
-        )
-            .into_response(),
+        Ok(p) => {
+            let sid = st.sessions.open(p.key_id.unwrap_or_default());
+            (
+                [(
+                    SET_COOKIE,
+                    format!(
+                        "{COOKIE}={sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECS}"
+                    ),
+                )],
+                Redirect::to("/"),
+            )
+                .into_response()
+        }
         Err(_) => (
             axum::http::StatusCode::UNAUTHORIZED,
             [(CONTENT_TYPE, "text/html; charset=utf-8")],

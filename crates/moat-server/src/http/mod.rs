@@ -32,6 +32,7 @@ pub(crate) struct AppState {
     pub app: App,
     pub metrics: Arc<metrics::Metrics>,
     pub options: HttpOptions,
+    pub sessions: Arc<dashboard::Sessions>,
 }
 
 /// The whole HTTP surface: `/api/v1/…`, `/openapi.json`, `/healthz`, `/metrics`, `/`.
@@ -40,6 +41,7 @@ pub fn router(app: App, options: HttpOptions) -> Router {
         app,
         metrics: Arc::new(metrics::Metrics::new()),
         options,
+        sessions: Arc::default(),
     };
     Router::new()
         .nest("/api/v1", api::routes())

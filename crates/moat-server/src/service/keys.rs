@@ -27,11 +27,33 @@ pub struct NewKeyRequest {
     pub expires_in_secs: Option<u64>,
 }
 
-/// A new key. `key` is the secret: it is shown this once and never again.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A new key. `key` is the secret: it is shown this once and never again (and never
+/// in `Debug` output).
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedKey {
     pub info: KeyInfo,
     pub key: String,
+}
+
+impl std::fmt::Debug for CreatedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedKey")
+            .field("info", &self.info)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
+/// The longest key lifetime and rotation overlap accepted: ten years.
+const MAX_LIFETIME_SECS: u64 = 10 * 365 * 86_400;
+
+fn later(secs: u64, what: &str) -> Result<moat_domain::Timestamp> {
+    if secs > MAX_LIFETIME_SECS {
+        return Err(ServiceError::Invalid(format!(
+            "{what} of {secs} s is too long; the most is ten years"
+        )));
+    }
+    Ok(moat_domain::now() + Duration::from_secs(secs))
 }
 
 impl App {
@@ -80,6 +102,11 @@ impl App {
     ) -> Result<CreatedKey> {
         let now = moat_domain::now();
         let principal = match moat_store::principal_by_name(tx, name).await? {
+            Some(p) if p.id != cx.principal.id && cx.principal.role != Role::Admin => {
+                return Err(ServiceError::Forbidden(format!(
+                    "`{name}` is another principal; only an admin can add keys to it"
+                )))
+            }
             Some(p) if p.role != role => {
                 return Err(ServiceError::Invalid(format!(
                     "principal `{name}` has role {}; create the key with --role {} or choose another name",
@@ -143,10 +170,11 @@ impl App {
             req.name.clone(),
             async {
                 moat_domain::validate_name("key name", &req.name)?;
-                if req.role == Role::Admin && cx.principal.role != Role::Admin {
-                    return Err(ServiceError::Forbidden(
-                        "only an admin can create admin keys".into(),
-                    ));
+                if cx.principal.role != Role::Admin && !req.role.within(cx.principal.role) {
+                    return Err(ServiceError::Forbidden(format!(
+                        "role {} grants permissions that role {} does not hold; only an admin can create such keys",
+                        req.role, cx.principal.role
+                    )));
                 }
                 let mut tx = self.store.begin().await?;
                 for e in &req.endpoints {
@@ -158,7 +186,8 @@ impl App {
                 }
                 let expires = req
                     .expires_in_secs
-                    .map(|s| moat_domain::now() + Duration::from_secs(s));
+                    .map(|s| later(s, "a lifetime"))
+                    .transpose()?;
                 let mut log = self.appender(&mut tx).await?;
                 let created = self
                     .insert_key(
@@ -202,6 +231,12 @@ impl App {
                 let (before, _) = moat_store::key_by_id(&mut tx, id)
                     .await?
                     .ok_or_else(|| ServiceError::not_found(format!("key `{id}`")))?;
+                if cx.principal.role != Role::Admin && !before.role.within(cx.principal.role) {
+                    return Err(ServiceError::Forbidden(format!(
+                        "only an admin can revoke a key with role {}",
+                        before.role
+                    )));
+                }
                 if before.revoked_at.is_some() {
                     return Err(ServiceError::Conflict(format!(
                         "key `{id}` is already revoked"
@@ -248,12 +283,17 @@ impl App {
                         "key `{id}` is revoked or expired; create a new key instead"
                     )));
                 }
-                if old.role == Role::Admin && cx.principal.role != Role::Admin {
+                // Rotation hands the new secret to the caller: only the key's own principal,
+                // or an admin, may rotate it.
+                if old.principal_id != cx.principal.id && cx.principal.role != Role::Admin {
                     return Err(ServiceError::Forbidden(
-                        "only an admin can rotate admin keys".into(),
+                        "only the key's own principal or an admin can rotate a key".into(),
                     ));
                 }
-                let overlap_end = now + overlap.unwrap_or(self.config.rotation_overlap);
+                let overlap_end = later(
+                    overlap.unwrap_or(self.config.rotation_overlap).as_secs(),
+                    "an overlap",
+                )?;
                 let old_end = old.expires_at.map_or(overlap_end, |e| e.min(overlap_end));
                 moat_store::set_key_expiry(&mut tx, id, old_end).await?;
                 let principal = moat_store::principal_by_id(&mut tx, &old.principal_id)

@@ -81,6 +81,9 @@ impl Outcome {
     }
 }
 
+/// Longest resource id kept in an audit entry.
+const MAX_RESOURCE_ID: usize = 256;
+
 /// One audit record, before it becomes a leaf.
 pub(crate) struct Record {
     pub action: String,
@@ -94,11 +97,22 @@ pub(crate) struct Record {
 
 impl Record {
     pub(crate) fn new(action: Permission, kind: &str, id: impl Into<String>) -> Record {
+        // Ids come from requests before they are validated (denials are audited first):
+        // cap them, so nobody can write large leaves into a log that is never pruned.
+        let mut id: String = id.into();
+        if id.len() > MAX_RESOURCE_ID {
+            let mut cut = MAX_RESOURCE_ID;
+            while !id.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            id.truncate(cut);
+            id.push('…');
+        }
         Record {
             action: action.to_string(),
             resource: Resource {
                 kind: kind.to_owned(),
-                id: id.into(),
+                id,
                 digest: None,
             },
             before: None,
@@ -288,8 +302,27 @@ impl App {
         } else {
             None
         };
+        let tree = Frontier::from_nodes(head.size, hashes)?;
+        // Never extend (and so sign) a state this log did not sign itself: whoever can
+        // edit the database could otherwise rewrite entries and have the next write
+        // sign the forgery.
+        let damaged = || {
+            ServiceError::Internal(anyhow::anyhow!(
+                "the audit log does not match its signed head, so nothing can be written; run `moat audit verify`"
+            ))
+        };
+        match &head.checkpoint {
+            None if head.size == 0 => {}
+            None => return Err(damaged()),
+            Some(note) => {
+                let cp = self.open_checkpoint(note).map_err(|_| damaged())?;
+                if cp.size != head.size || cp.root != tree.root() {
+                    return Err(damaged());
+                }
+            }
+        }
         Ok(Appender {
-            tree: Frontier::from_nodes(head.size, hashes)?,
+            tree,
             prev,
             start: head.size,
             pending: Vec::new(),
@@ -388,7 +421,21 @@ impl App {
             let _ = secret::token_matches(token, &[0u8; 32]);
             return Err(ServiceError::Unauthenticated);
         };
-        if !secret::token_matches(token, &hash) || !info.is_active(moat_domain::now()) {
+        if !secret::token_matches(token, &hash) {
+            return Err(ServiceError::Unauthenticated);
+        }
+        drop(c);
+        self.principal_for_key(&info.id, auth).await
+    }
+
+    /// The principal behind a key that is known and active now (for sessions that
+    /// proved the key earlier: revocation and expiry still apply at once).
+    pub async fn principal_for_key(&self, key_id: &str, auth: AuthMethod) -> Result<Principal> {
+        let mut c = self.store.conn().await?;
+        let Some((info, _)) = moat_store::key_by_id(&mut c, key_id).await? else {
+            return Err(ServiceError::Unauthenticated);
+        };
+        if !info.is_active(moat_domain::now()) {
             return Err(ServiceError::Unauthenticated);
         }
         let p = moat_store::principal_by_id(&mut c, &info.principal_id)

@@ -311,3 +311,25 @@ store_test!(concurrent_writers_keep_one_consistent_log, |store| {
     assert!(v.ok, "{:?}", v.problems);
     assert_eq!(v.size, 1 + 40);
 });
+
+store_test!(refuses_to_sign_a_forged_tree, |store| {
+    let (app, cx) = populated(&store).await;
+    // Rewrite a stored tree node on the frontier: the next write must not sign it.
+    let (size, _) = app.audit_head(&cx).await.unwrap();
+    let ids = moat_audit::Frontier::ids(size);
+    let mut c = store.conn().await.unwrap();
+    sqlx::query("UPDATE audit_nodes SET hash = $1 WHERE level = $2 AND idx = $3")
+        .bind(vec![7u8; 32])
+        .bind(i64::from(ids[0].level))
+        .bind(ids[0].index as i64)
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    drop(c);
+    let e = app
+        .register_model(&cx, model("m", "99", RiskTier::Minimal))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("does not match its signed head"), "{e}");
+    assert!(app.show_model(&cx, "m@99").await.is_err(), "nothing was written");
+});

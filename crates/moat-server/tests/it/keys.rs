@@ -137,33 +137,71 @@ store_test!(least_privilege_and_denials_are_audited, |store| {
     let before = app.audit_head(&cx).await.unwrap().0;
     app.list_keys(&auditor).await.unwrap();
     assert_eq!(app.audit_head(&cx).await.unwrap().0, before + 1);
-    // Only admins create admin keys; security can create service keys.
+    // No escalation: a non-admin hands out only roles within its own, adds keys only
+    // to itself, rotates only its own keys and cannot revoke an admin's.
     let sec = as_role(&app, &cx, "sam", Role::Security).await;
+    let req = |name: &str, role| NewKeyRequest {
+        name: name.into(),
+        role,
+        endpoints: vec![],
+        expires_in_secs: None,
+    };
+    for role in [Role::Admin, Role::Owner, Role::Service] {
+        let e = app.create_key(&sec, req("x", role)).await.unwrap_err();
+        assert!(matches!(e, ServiceError::Forbidden(_)), "{role}: {e}");
+    }
+    let aud2 = app
+        .create_key(&sec, req("aud2", Role::Auditor))
+        .await
+        .unwrap();
+    let e = app
+        .create_key(&sec, req("alice", Role::Auditor))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("another principal"), "{e}");
+    let keys = app.list_keys(&cx).await.unwrap();
+    let admin_key = keys
+        .iter()
+        .find(|k| k.role == Role::Admin)
+        .unwrap()
+        .id
+        .clone();
     assert!(matches!(
-        app.create_key(
-            &sec,
-            NewKeyRequest {
-                name: "root2".into(),
-                role: Role::Admin,
-                endpoints: vec![],
-                expires_in_secs: None
-            }
-        )
-        .await,
+        app.revoke_key(&sec, &admin_key).await,
         Err(ServiceError::Forbidden(_))
     ));
-    assert!(app
-        .create_key(
-            &sec,
-            NewKeyRequest {
-                name: "svc".into(),
-                role: Role::Service,
-                endpoints: vec![],
-                expires_in_secs: None
-            }
-        )
-        .await
-        .is_ok());
+    assert!(matches!(
+        app.rotate_key(&sec, &admin_key, None).await,
+        Err(ServiceError::Forbidden(_))
+    ));
+    assert!(matches!(
+        app.rotate_key(&sec, &aud2.info.id, None).await,
+        Err(ServiceError::Forbidden(_))
+    ));
+    app.revoke_key(&sec, &aud2.info.id).await.unwrap();
+    let own = sec.principal.key_id.clone().unwrap();
+    assert!(app.rotate_key(&sec, &own, None).await.is_ok());
+    // Absurd lifetimes are refused, not a crash.
+    let mut long = req("longlived", Role::Auditor);
+    long.expires_in_secs = Some(u64::MAX);
+    assert!(matches!(
+        app.create_key(&cx, long).await,
+        Err(ServiceError::Invalid(_))
+    ));
+    assert!(matches!(
+        app.rotate_key(&cx, &own, Some(std::time::Duration::from_secs(u64::MAX)))
+            .await,
+        Err(ServiceError::Invalid(_))
+    ));
+    // The refused escalations are in the audit log as denials.
+    let log = app.audit_log(&cx, 0, None, 10_000).await.unwrap();
+    let denied = log
+        .iter()
+        .filter(|e| {
+            e.entry["outcome"] == "denied" && e.entry["actor"]["id"] == sec.principal.id.as_str()
+        })
+        .count();
+    assert!(denied >= 6, "{denied}");
     // A principal keeps its role.
     let e = app
         .create_key(

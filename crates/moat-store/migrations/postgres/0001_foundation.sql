@@ -179,7 +179,7 @@ CREATE TABLE audit_head (
 INSERT INTO audit_head (id, size, checkpoint) VALUES (1, 0, NULL);
 
 CREATE TABLE audit_entries (
-    seq       BIGINT PRIMARY KEY,
+    seq       BIGINT PRIMARY KEY CHECK (seq >= 0),
     time      TEXT NOT NULL,
     leaf      BYTEA NOT NULL,
     leaf_hash BYTEA NOT NULL

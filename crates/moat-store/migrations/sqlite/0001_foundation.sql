@@ -179,7 +179,7 @@ CREATE TABLE audit_head (
 INSERT INTO audit_head (id, size, checkpoint) VALUES (1, 0, NULL);
 
 CREATE TABLE audit_entries (
-    seq       INTEGER PRIMARY KEY,
+    seq       INTEGER PRIMARY KEY CHECK (seq >= 0),
     time      TEXT NOT NULL,
     leaf      BLOB NOT NULL,
     leaf_hash BLOB NOT NULL
