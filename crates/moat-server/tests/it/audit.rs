@@ -330,6 +330,12 @@ store_test!(refuses_to_sign_a_forged_tree, |store| {
         .register_model(&cx, model("m", "99", RiskTier::Minimal))
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("does not match its signed head"), "{e}");
-    assert!(app.show_model(&cx, "m@99").await.is_err(), "nothing was written");
+    assert!(
+        e.to_string().contains("does not match its signed head"),
+        "{e}"
+    );
+    assert!(
+        app.show_model(&cx, "m@99").await.is_err(),
+        "nothing was written"
+    );
 });

@@ -176,45 +176,54 @@ store_test!(public_dashboard_shows_overdue, |store| {
     assert!(app.audit_verify(&cx, &[]).await.unwrap().ok);
 });
 
-store_test!(dashboard_sessions_hold_no_key_and_end_on_revocation, |store| {
-    let (app, cx, _) = app(&store).await;
-    let k = app
-        .create_key(
-            &cx,
-            moat_server::NewKeyRequest {
-                name: "viewer".into(),
-                role: moat_domain::Role::Auditor,
-                endpoints: vec![],
-                expires_in_secs: None,
-            },
-        )
-        .await
-        .unwrap();
-    let r = router(app.clone(), HttpOptions::default());
-    let login = Request::post("/login")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from(format!("key={}", k.key)))
-        .unwrap();
-    let resp = r.clone().oneshot(login).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(!cookie.contains(&k.key), "the cookie must not carry the key");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
-    let session = cookie.split(';').next().unwrap().to_owned();
-    let page = |session: String| {
-        Request::get("/")
-            .header("cookie", session)
-            .body(Body::empty())
-            .unwrap()
-    };
-    let (_, body) = call(&r, page(session.clone())).await;
-    assert!(body.contains("overdue reviews"), "{body}");
-    app.revoke_key(&cx, &k.info.id).await.unwrap();
-    let (_, body) = call(&r, page(session)).await;
-    assert!(body.contains("name=\"key\""), "a revoked key ends the session: {body}");
-    let bad = Request::post("/login")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from("key=nope"))
-        .unwrap();
-    assert_eq!(call(&r, bad).await.0, StatusCode::UNAUTHORIZED);
-});
+store_test!(
+    dashboard_sessions_hold_no_key_and_end_on_revocation,
+    |store| {
+        let (app, cx, _) = app(&store).await;
+        let k = app
+            .create_key(
+                &cx,
+                moat_server::NewKeyRequest {
+                    name: "viewer".into(),
+                    role: moat_domain::Role::Auditor,
+                    endpoints: vec![],
+                    expires_in_secs: None,
+                },
+            )
+            .await
+            .unwrap();
+        let r = router(app.clone(), HttpOptions::default());
+        let login = Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("key={}", k.key)))
+            .unwrap();
+        let resp = r.clone().oneshot(login).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            !cookie.contains(&k.key),
+            "the cookie must not carry the key"
+        );
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+        let session = cookie.split(';').next().unwrap().to_owned();
+        let page = |session: String| {
+            Request::get("/")
+                .header("cookie", session)
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (_, body) = call(&r, page(session.clone())).await;
+        assert!(body.contains("overdue reviews"), "{body}");
+        app.revoke_key(&cx, &k.info.id).await.unwrap();
+        let (_, body) = call(&r, page(session)).await;
+        assert!(
+            body.contains("name=\"key\""),
+            "a revoked key ends the session: {body}"
+        );
+        let bad = Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from("key=nope"))
+            .unwrap();
+        assert_eq!(call(&r, bad).await.0, StatusCode::UNAUTHORIZED);
+    }
+);
