@@ -138,8 +138,8 @@ async fn main() -> anyhow::Result<()> {
         ));
 
         // Eight concurrent writers, batched.
-        let per = 12_500usize;
-        let batch = (a.batch / 8).max(1);
+        let per = 25_000usize;
+        let batch = a.batch;
         let t = Instant::now();
         let mut tasks = Vec::new();
         for w in 0..8 {
