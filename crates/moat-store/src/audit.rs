@@ -95,8 +95,11 @@ pub async fn audit_nodes(
     )
     .expect("numbers serialise");
     let sql = if c.backend_name().eq_ignore_ascii_case("PostgreSQL") {
-        "SELECT n.level, n.idx, n.hash FROM jsonb_array_elements($1::jsonb) j \
-         JOIN audit_nodes n ON n.level = (j->>0)::bigint AND n.idx = (j->>1)::bigint"
+        // LATERAL keeps the index lookup per id even in a generic plan (a plain join
+        // of a prepared statement turned into a scan of the whole table).
+        "SELECT n.level, n.idx, n.hash FROM jsonb_array_elements($1::jsonb) j, \
+         LATERAL (SELECT level, idx, hash FROM audit_nodes \
+                  WHERE level = (j->>0)::bigint AND idx = (j->>1)::bigint) n"
     } else {
         "SELECT n.level, n.idx, n.hash FROM json_each($1) j \
          JOIN audit_nodes n ON n.level = (j.value ->> 0) AND n.idx = (j.value ->> 1)"
