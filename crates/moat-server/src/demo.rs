@@ -271,7 +271,6 @@ impl App {
         let due = moat_domain::now() - Duration::from_secs(days_overdue * 86_400);
         let mut tx = self.store.begin().await?;
         moat_store::set_model_review_due(&mut tx, name, version, due).await?;
-        let mut log = self.appender(&mut tx).await?;
         let mut rec = crate::service::Record::new(
             Permission::ModelClassify,
             "model-version",
@@ -281,9 +280,7 @@ impl App {
             &serde_json::json!({ "review_due": moat_domain::format_time(due) }),
         ));
         rec.action = "demo.backdate-review".into();
-        self.append(&mut log, &cx, rec).await?;
-        self.seal(&mut tx, log).await?;
-        tx.commit().await.map_err(moat_store::Error::from)?;
+        self.commit(tx, &cx, vec![rec]).await?;
         Ok(())
     }
 }

@@ -315,12 +315,9 @@ impl App {
                     "audit entry {seq} has no details to erase (it never had any, or they were erased already)"
                 )));
                 }
-                let mut log = self.appender(&mut tx).await?;
                 let rec = Record::new(Permission::AuditErase, "audit-entry", seq.to_string())
                     .details(serde_json::json!({ "reason": reason }));
-                self.append(&mut log, cx, rec).await?;
-                self.seal(&mut tx, log).await?;
-                tx.commit().await.map_err(moat_store::Error::from)?;
+                self.commit(tx, cx, vec![rec]).await?;
                 Ok(())
             }
         )

@@ -418,14 +418,11 @@ impl App {
                 )
                 .await?;
                 let after = self.model_version(&mut tx, &r).await?;
-                let mut log = self.appender(&mut tx).await?;
                 let rec = Record::new(Permission::ModelClassify, "model-version", r.to_string())
                     .digest(&after.digest)
                     .before(Some(&before))
                     .after(Some(&after));
-                self.append(&mut log, cx, rec).await?;
-                self.seal(&mut tx, log).await?;
-                tx.commit().await.map_err(moat_store::Error::from)?;
+                self.commit(tx, cx, vec![rec]).await?;
                 Ok(after)
             }
         )
@@ -477,15 +474,12 @@ impl App {
                 next_due: due(now, self.cycle(tier)),
             };
             moat_store::insert_review(&mut tx, &review).await?;
-            let mut log = self.appender(&mut tx).await?;
             let mut rec = Record::new(perm, res_kind, r.to_string())
                 .digest(digest)
                 .after(Some(&review))
                 .details(serde_json::json!({ "notes": notes }));
             rec.action = format!("{kind}.review");
-            self.append(&mut log, cx, rec).await?;
-            self.seal(&mut tx, log).await?;
-            tx.commit().await.map_err(moat_store::Error::from)?;
+            self.commit(tx, cx, vec![rec]).await?;
             Ok(review)
         })
     }
@@ -532,7 +526,6 @@ impl App {
                 moved_at: moat_domain::now(),
             };
             moat_store::move_alias(&mut tx, &mv_move).await?;
-            let mut log = self.appender(&mut tx).await?;
             let mut rec = Record::new(perm, "alias", &id)
                 .digest(&mv.digest)
                 .before(from.as_ref())
@@ -542,9 +535,7 @@ impl App {
             } else {
                 "model.alias".into()
             };
-            self.append(&mut log, cx, rec).await?;
-            self.seal(&mut tx, log).await?;
-            tx.commit().await.map_err(moat_store::Error::from)?;
+            self.commit(tx, cx, vec![rec]).await?;
             Ok(mv_move)
         })
     }
@@ -609,13 +600,10 @@ impl App {
                 };
                 moat_store::ensure_team(&mut tx, &req.owner, now).await?;
                 moat_store::insert_dataset(&mut tx, &d).await?;
-                let mut log = self.appender(&mut tx).await?;
                 let rec = Record::new(Permission::DatasetRegister, "dataset-version", &id)
                     .digest(&d.digest)
                     .after(Some(&d));
-                self.append(&mut log, cx, rec).await?;
-                self.seal(&mut tx, log).await?;
-                tx.commit().await.map_err(moat_store::Error::from)?;
+                self.commit(tx, cx, vec![rec]).await?;
                 Ok(d)
             }
         )
@@ -740,13 +728,10 @@ impl App {
                     created_at: before.as_ref().map_or(moat_domain::now(), |b| b.created_at),
                 };
                 moat_store::upsert_vendor(&mut tx, &v, before.is_some()).await?;
-                let mut log = self.appender(&mut tx).await?;
                 let rec = Record::new(Permission::VendorWrite, "vendor", &req.name)
                     .before(before.as_ref())
                     .after(Some(&v));
-                self.append(&mut log, cx, rec).await?;
-                self.seal(&mut tx, log).await?;
-                tx.commit().await.map_err(moat_store::Error::from)?;
+                self.commit(tx, cx, vec![rec]).await?;
                 Ok(v)
             }
         )
@@ -780,12 +765,9 @@ impl App {
                 let mut tx = self.store.begin().await?;
                 moat_store::ensure_team(&mut tx, &req.owner, now).await?;
                 moat_store::insert_system(&mut tx, &s).await?;
-                let mut log = self.appender(&mut tx).await?;
                 let rec =
                     Record::new(Permission::SystemWrite, "ai-system", &req.name).after(Some(&s));
-                self.append(&mut log, cx, rec).await?;
-                self.seal(&mut tx, log).await?;
-                tx.commit().await.map_err(moat_store::Error::from)?;
+                self.commit(tx, cx, vec![rec]).await?;
                 Ok(s)
             }
         )
@@ -824,13 +806,10 @@ impl App {
                         "{kind} `{member}` not found"
                     )));
                 }
-                let mut log = self.appender(&mut tx).await?;
                 let mut rec = Record::new(Permission::SystemWrite, "ai-system", system)
                     .after(Some(&serde_json::json!({ "kind": kind, "member": member })));
                 rec.action = "system.assign".into();
-                self.append(&mut log, cx, rec).await?;
-                self.seal(&mut tx, log).await?;
-                tx.commit().await.map_err(moat_store::Error::from)?;
+                self.commit(tx, cx, vec![rec]).await?;
                 Ok(())
             }
         )
@@ -936,12 +915,9 @@ impl App {
                 };
                 moat_store::ensure_team(&mut tx, &req.owner, now).await?;
                 moat_store::insert_endpoint(&mut tx, &e).await?;
-                let mut log = self.appender(&mut tx).await?;
                 let rec =
                     Record::new(Permission::EndpointWrite, "endpoint", &req.name).after(Some(&e));
-                self.append(&mut log, cx, rec).await?;
-                self.seal(&mut tx, log).await?;
-                tx.commit().await.map_err(moat_store::Error::from)?;
+                self.commit(tx, cx, vec![rec]).await?;
                 Ok(e)
             }
         )
@@ -989,16 +965,13 @@ impl App {
                     recorded_at: moat_domain::now(),
                 };
                 moat_store::insert_evidence(&mut tx, &e).await?;
-                let mut log = self.appender(&mut tx).await?;
                 let summary = serde_json::json!({
                     "id": e.id, "kind": e.kind, "verdict": e.verdict, "report_digest": e.report_digest,
                 });
                 let rec = Record::new(Permission::EvidenceWrite, "evidence", &id_ref)
                     .digest(subject_digest)
                     .after(Some(&summary));
-                self.append(&mut log, cx, rec).await?;
-                self.seal(&mut tx, log).await?;
-                tx.commit().await.map_err(moat_store::Error::from)?;
+                self.commit(tx, cx, vec![rec]).await?;
                 Ok(e)
             }
         )

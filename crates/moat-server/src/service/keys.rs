@@ -246,13 +246,10 @@ impl App {
                 let (after, _) = moat_store::key_by_id(&mut tx, id)
                     .await?
                     .ok_or_else(|| ServiceError::not_found(format!("key `{id}`")))?;
-                let mut log = self.appender(&mut tx).await?;
                 let rec = Record::new(Permission::KeyRevoke, "key", id)
                     .before(Some(&before))
                     .after(Some(&after));
-                self.append(&mut log, cx, rec).await?;
-                self.seal(&mut tx, log).await?;
-                tx.commit().await.map_err(moat_store::Error::from)?;
+                self.commit(tx, cx, vec![rec]).await?;
                 Ok(after)
             }
         )

@@ -277,6 +277,18 @@ impl App {
         Ok(seq)
     }
 
+    /// Appends `recs` to the log inside `tx`, signs the new head and commits: the change
+    /// made in `tx` and its audit entries land together or not at all.
+    pub(crate) async fn commit(&self, mut tx: Tx, cx: &Ctx, recs: Vec<Record>) -> Result<()> {
+        let mut log = self.appender(&mut tx).await?;
+        for rec in recs {
+            self.append(&mut log, cx, rec).await?;
+        }
+        self.seal(&mut tx, log).await?;
+        tx.commit().await.map_err(moat_store::Error::from)?;
+        Ok(())
+    }
+
     /// Loads the right edge of the tree at the current head, inside `tx`.
     pub(crate) async fn appender(&self, tx: &mut Tx) -> Result<Appender> {
         let head = moat_store::audit_head(tx).await?;
