@@ -13,6 +13,12 @@
 //! assert_eq!(tree.root(), leaf_hash(b"first entry"));
 //! ```
 
+// Parsers of untrusted bytes: no unwrap, no unchecked indexing, no panic (STYLE.md §2).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)
+)]
+
 mod checkpoint;
 mod entry;
 mod error;

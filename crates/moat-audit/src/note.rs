@@ -24,8 +24,9 @@ fn key_id(name: &str, public: &[u8; 32]) -> u32 {
     h.update(b"\n");
     h.update([ALG_ED25519]);
     h.update(public);
-    let d = h.finalize();
-    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+    let d: [u8; 32] = h.finalize().into();
+    let [a, b, c, e, ..] = d;
+    u32::from_be_bytes([a, b, c, e])
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
@@ -221,11 +222,10 @@ impl VerifierKey {
             let blob = B64
                 .decode(b64)
                 .map_err(|_| Error::Note("a signature is not base64"))?;
-            let (id, sig) = match blob.split_at_checked(4) {
-                Some((id, sig)) if !sig.is_empty() => (id, sig),
+            let (id, sig) = match blob.split_first_chunk::<4>() {
+                Some((id, sig)) if !sig.is_empty() => (u32::from_be_bytes(*id), sig),
                 _ => return Err(Error::Note("a signature is too short")),
             };
-            let id = u32::from_be_bytes([id[0], id[1], id[2], id[3]]);
             if name != self.name || id != self.id {
                 continue;
             }

@@ -334,8 +334,10 @@ impl LogVerifier {
         // Checkpoints the recomputed tree never reached: either the log ends before
         // them (entries deleted from the end) or entries are missing in the middle.
         let stored_end = self.expected;
-        let rest: Vec<u64> = self.checkpoints[self.next_cp.min(self.checkpoints.len())..]
+        let rest: Vec<u64> = self
+            .checkpoints
             .iter()
+            .skip(self.next_cp)
             .map(|c| c.size)
             .collect();
         for cp_size in &rest {

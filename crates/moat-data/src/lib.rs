@@ -8,6 +8,12 @@
 //! println!("{} columns", summary.columns.len());
 //! ```
 
+// Parsers of untrusted bytes: no unwrap, no unchecked indexing, no panic (STYLE.md §2).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)
+)]
+
 mod parquet_meta;
 mod schema;
 

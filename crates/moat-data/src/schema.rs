@@ -105,8 +105,8 @@ fn other() -> SchemaSummary {
 
 fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
+    while let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) {
+        match r.read(rest)? {
             0 => break,
             k => n += k,
         }
@@ -116,8 +116,10 @@ fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
 
 /// The sample may end inside a multi-byte character; ignore at most 3 trailing bytes.
 fn trim_partial_utf8(s: &[u8]) -> &[u8] {
-    for cut in 0..4.min(s.len() + 1) {
-        let t = &s[..s.len() - cut];
+    for cut in 0..4 {
+        let Some(t) = s.len().checked_sub(cut).and_then(|end| s.get(..end)) else {
+            break;
+        };
         if std::str::from_utf8(t).is_ok() {
             return t;
         }
@@ -129,8 +131,12 @@ fn trim_partial_utf8(s: &[u8]) -> &[u8] {
 /// longer than the sample).
 fn complete_lines(s: &[u8], truncated: bool) -> &[u8] {
     if truncated {
-        if let Some(p) = s.iter().rposition(|&b| b == b'\n') {
-            return &s[..=p];
+        if let Some(t) = s
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .and_then(|p| s.get(..=p))
+        {
+            return t;
         }
     }
     s
