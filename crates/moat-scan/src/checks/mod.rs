@@ -1,0 +1,3 @@
+//! Checks: judgements over what a format parser extracted.
+
+pub(crate) mod globals;

@@ -1,0 +1,3 @@
+//! One parser per artifact format.
+
+pub(crate) mod pickle;

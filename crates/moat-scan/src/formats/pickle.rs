@@ -1,0 +1,852 @@
+//! The pickle machine, simulated: every opcode of protocols 0 to 5 is decoded and its
+//! effect on the stack and memo is modelled, but nothing is imported or called. What
+//! the pickle imports (`GLOBAL`, `STACK_GLOBAL`, `INST`, extension codes) and calls
+//! (`REDUCE`, `OBJ`, `INST`, `NEWOBJ`, `NEWOBJ_EX`) is recorded and judged, including
+//! names built on the stack or fetched from the memo, attributes reached through
+//! `getattr`, and bytes handed to another deserialiser (a nested pickle, scanned too).
+//!
+//! Only what the analysis needs is materialised: short strings (names), byte strings
+//! up to a cap (nested pickles), small tuples (call arguments); every other value is a
+//! placeholder. Memory is bounded by [`Limits`], not by the file: an opcode-dense
+//! pickle of a million integers costs a few bytes of stack.
+//!
+//! A truncated or malformed pickle is analysed up to the break (payloads run before
+//! the loader fails) and the break is reported. After `STOP`, a following pickle (as in
+//! legacy PyTorch files) is scanned too.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::checks::globals::{judge, Judgement};
+use crate::finding::{Finding, Rule, Severity};
+
+/// Resource bounds of one simulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Values on the stack (a placeholder is 24 bytes).
+    pub max_stack: usize,
+    /// Memo entries.
+    pub max_memo: usize,
+    /// Distinct globals recorded.
+    pub max_imports: usize,
+    /// Longest string kept as a name or argument; longer ones become placeholders.
+    pub max_string: usize,
+    /// Largest byte string kept (a candidate nested pickle).
+    pub max_bytes: usize,
+    /// Total bytes kept across all kept byte strings.
+    pub max_kept: usize,
+    /// Nesting of pickles inside pickles.
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_stack: 1 << 20,
+            max_memo: 1 << 20,
+            max_imports: 10_000,
+            max_string: 4096,
+            max_bytes: 16 << 20,
+            max_kept: 64 << 20,
+            max_depth: 8,
+        }
+    }
+}
+
+/// A global the pickle imports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+    /// Offset of the first opcode that imported it.
+    pub offset: u64,
+    /// Whether the pickle also calls it.
+    pub called: bool,
+    /// How many times it is imported.
+    pub count: u64,
+}
+
+/// What the simulation found.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PickleReport {
+    pub protocol: Option<u8>,
+    pub opcodes: u64,
+    /// Every global imported, in order of first appearance.
+    pub imports: Vec<Import>,
+    pub findings: Vec<Finding>,
+    /// Whether the pickle ended with `STOP` (and nothing was cut off).
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone)]
+enum V {
+    Mark,
+    Other,
+    Str(Rc<str>),
+    Bytes(Rc<[u8]>),
+    /// A global, by index into the imports.
+    Global(usize),
+    /// The result of calling a global, with its first string argument (for
+    /// `__import__("os")` and `import_module("os")`).
+    Called(Option<Rc<str>>),
+    Tuple(Rc<[V]>),
+}
+
+/// Why the simulation stopped early.
+enum Stop {
+    Broken(&'static str),
+    Limit(&'static str),
+}
+
+struct Machine<'a> {
+    data: &'a [u8],
+    pos: usize,
+    base: u64,
+    limits: Limits,
+    depth: usize,
+    stack: Vec<V>,
+    memo: HashMap<u64, V>,
+    index: HashMap<(String, String), usize>,
+    kept: usize,
+    report: PickleReport,
+}
+
+/// Simulates `data` as a pickle with the default [`Limits`].
+pub fn scan_pickle(data: &[u8]) -> PickleReport {
+    scan_with(data, Limits::default(), 0, 0)
+}
+
+pub(crate) fn scan_with(data: &[u8], limits: Limits, depth: usize, base: u64) -> PickleReport {
+    let mut m = Machine {
+        data,
+        pos: 0,
+        base,
+        limits,
+        depth,
+        stack: Vec::new(),
+        memo: HashMap::new(),
+        index: HashMap::new(),
+        kept: 0,
+        report: PickleReport::default(),
+    };
+    loop {
+        match m.run() {
+            Ok(()) => {
+                m.report.complete = true;
+                // Another pickle may follow (legacy PyTorch files hold several).
+                if m.data.get(m.pos) == Some(&0x80) && m.data.len() > m.pos + 2 {
+                    m.stack.clear();
+                    m.memo.clear();
+                    continue;
+                }
+                break;
+            }
+            Err(Stop::Broken(why)) => {
+                m.report.complete = false;
+                let offset = m.base + m.pos as u64;
+                m.finding(
+                    Severity::Medium,
+                    Rule::BrokenPickle,
+                    format!("the pickle is broken at byte {offset} ({why}); everything before the break runs when it is loaded"),
+                    offset,
+                );
+                break;
+            }
+            Err(Stop::Limit(why)) => {
+                m.report.complete = false;
+                let offset = m.base + m.pos as u64;
+                m.finding(
+                    Severity::Medium,
+                    Rule::ResourceLimit,
+                    format!("analysis stopped at byte {offset}: {why}; the rest of the pickle was not examined"),
+                    offset,
+                );
+                break;
+            }
+        }
+    }
+    m.report
+}
+
+impl Machine<'_> {
+    fn finding(&mut self, severity: Severity, rule: Rule, message: String, offset: u64) {
+        self.report.findings.push(Finding {
+            severity,
+            rule,
+            message,
+            offset,
+        });
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], Stop> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(Stop::Broken("length overflow"))?;
+        let s = self
+            .data
+            .get(self.pos..end)
+            .ok_or(Stop::Broken("truncated: a length runs past the end"))?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn u8(&mut self) -> Result<u8, Stop> {
+        Ok(*self.take(1)?.first().ok_or(Stop::Broken("truncated"))?)
+    }
+
+    fn le(&mut self, n: usize) -> Result<u64, Stop> {
+        let b = self.take(n)?;
+        Ok(b.iter()
+            .rev()
+            .fold(0u64, |acc, x| (acc << 8) | u64::from(*x)))
+    }
+
+    fn len(&mut self, n: usize) -> Result<usize, Stop> {
+        let v = self.le(n)?;
+        let v = usize::try_from(v).map_err(|_| Stop::Broken("a length does not fit in memory"))?;
+        if v > self.data.len().saturating_sub(self.pos) {
+            return Err(Stop::Broken(
+                "truncated: a declared length runs past the end",
+            ));
+        }
+        Ok(v)
+    }
+
+    fn line(&mut self) -> Result<&[u8], Stop> {
+        let rest = self.data.get(self.pos..).ok_or(Stop::Broken("truncated"))?;
+        let n = rest.iter().position(|&b| b == b'\n').ok_or(Stop::Broken(
+            "truncated: a text argument has no end of line",
+        ))?;
+        let s = rest.get(..n).ok_or(Stop::Broken("truncated"))?;
+        self.pos += n + 1;
+        Ok(s)
+    }
+
+    fn push(&mut self, v: V) -> Result<(), Stop> {
+        if self.stack.len() >= self.limits.max_stack {
+            return Err(Stop::Limit("the stack grew past its limit"));
+        }
+        self.stack.push(v);
+        Ok(())
+    }
+
+    fn pop(&mut self) -> Result<V, Stop> {
+        self.stack.pop().ok_or(Stop::Broken("stack underflow"))
+    }
+
+    fn top(&self) -> Result<&V, Stop> {
+        self.stack.last().ok_or(Stop::Broken("stack underflow"))
+    }
+
+    /// Pops everything down to the topmost mark (and the mark).
+    fn pop_mark(&mut self) -> Result<Vec<V>, Stop> {
+        let at = self
+            .stack
+            .iter()
+            .rposition(|v| matches!(v, V::Mark))
+            .ok_or(Stop::Broken("no mark on the stack"))?;
+        let items = self.stack.split_off(at);
+        Ok(items.into_iter().skip(1).collect())
+    }
+
+    fn string(&self, b: &[u8]) -> V {
+        if b.len() > self.limits.max_string {
+            return V::Other;
+        }
+        V::Str(Rc::from(String::from_utf8_lossy(b).as_ref()))
+    }
+
+    fn bytes(&mut self, b: &[u8]) -> V {
+        if b.len() > self.limits.max_bytes || self.kept + b.len() > self.limits.max_kept {
+            return V::Other;
+        }
+        self.kept += b.len();
+        V::Bytes(Rc::from(b))
+    }
+
+    fn tuple(items: Vec<V>) -> V {
+        if items.len() > 16 {
+            return V::Other;
+        }
+        V::Tuple(Rc::from(items))
+    }
+
+    fn import(&mut self, module: &str, name: &str, offset: u64) -> Result<usize, Stop> {
+        let key = (module.to_owned(), name.to_owned());
+        if let Some(&i) = self.index.get(&key) {
+            if let Some(imp) = self.report.imports.get_mut(i) {
+                imp.count += 1;
+            }
+            return Ok(i);
+        }
+        if self.report.imports.len() >= self.limits.max_imports {
+            return Err(Stop::Limit("too many distinct globals"));
+        }
+        let i = self.report.imports.len();
+        self.report.imports.push(Import {
+            module: module.to_owned(),
+            name: name.to_owned(),
+            offset,
+            called: false,
+            count: 1,
+        });
+        self.index.insert(key, i);
+        // Named as Python 3 knows it (`__builtin__` is `builtins`), as the loader maps it.
+        let what = format!(
+            "{}.{name}",
+            crate::checks::globals::canonical_module(module)
+        );
+        match judge(module, name) {
+            Judgement::Safe => {}
+            Judgement::Dangerous(sev, why) => self.finding(
+                sev,
+                Rule::DangerousGlobal,
+                format!("imports `{what}`, which {why}: loading this file can run code"),
+                offset,
+            ),
+            Judgement::Deserializer(sev, why) => self.finding(
+                sev,
+                Rule::DangerousGlobal,
+                format!("imports `{what}`, which {why}"),
+                offset,
+            ),
+            Judgement::Unknown => self.finding(
+                Severity::Medium,
+                Rule::UnknownGlobal,
+                format!("imports `{what}`, which is on neither the safe nor the dangerous list: review it"),
+                offset,
+            ),
+        }
+        Ok(i)
+    }
+
+    /// Records a call of `callee` with `args`; returns the value it leaves.
+    fn call(&mut self, callee: V, args: &[V], offset: u64) -> Result<V, Stop> {
+        let i = match callee {
+            V::Global(i) => i,
+            // Calling the result of a call (`getattr(...)(...)`) or anything else: the
+            // dangerous part was judged where the callable came from.
+            _ => return Ok(V::Other),
+        };
+        let (module, name) = match self.report.imports.get_mut(i) {
+            Some(imp) => {
+                imp.called = true;
+                (imp.module.clone(), imp.name.clone())
+            }
+            None => return Ok(V::Other),
+        };
+        let first_str = args.iter().find_map(|a| match a {
+            V::Str(s) => Some(s.clone()),
+            _ => None,
+        });
+        let judgement = judge(&module, &name);
+        // getattr(obj, "name"): the attribute reached is a global of its own.
+        let builtin = matches!(module.trim(), "builtins" | "__builtin__");
+        if let (true, "getattr", Some(obj), Some(V::Str(attr))) =
+            (builtin, name.as_str(), args.first(), args.get(1))
+        {
+            let path = match obj {
+                V::Global(g) => self
+                    .report
+                    .imports
+                    .get(*g)
+                    .map(|o| format!("{}.{}", o.module, o.name)),
+                V::Called(Some(m)) => Some(m.to_string()),
+                _ => None,
+            };
+            if let Some(path) = path {
+                let attr = attr.clone();
+                let g = self.import(&path, &attr, offset)?;
+                return Ok(V::Global(g));
+            }
+        }
+        if let Judgement::Deserializer(..) = judgement {
+            for a in args.iter().chain(
+                args.iter()
+                    .flat_map(|a| match a {
+                        V::Tuple(t) => t.to_vec(),
+                        _ => Vec::new(),
+                    })
+                    .collect::<Vec<_>>()
+                    .iter(),
+            ) {
+                if let V::Bytes(b) = a {
+                    self.nested(&format!("{module}.{name}"), b.clone(), offset)?;
+                }
+            }
+        }
+        Ok(V::Called(first_str))
+    }
+
+    fn nested(&mut self, via: &str, bytes: Rc<[u8]>, offset: u64) -> Result<(), Stop> {
+        if self.depth + 1 > self.limits.max_depth {
+            return Err(Stop::Limit("pickles nested too deep"));
+        }
+        let inner = scan_with(&bytes, self.limits, self.depth + 1, offset);
+        let worst = inner.findings.iter().map(|f| f.severity).max();
+        self.finding(
+            worst.map_or(Severity::High, |w| w.max(Severity::High)),
+            Rule::NestedPickle,
+            format!(
+                "passes {} bytes to `{via}`, which loads them as another pickle ({} findings inside)",
+                bytes.len(),
+                inner.findings.len()
+            ),
+            offset,
+        );
+        for f in inner.findings {
+            self.report.findings.push(Finding {
+                message: format!("in the nested pickle: {}", f.message),
+                ..f
+            });
+        }
+        for imp in inner.imports {
+            self.report.imports.push(imp);
+        }
+        Ok(())
+    }
+
+    fn memo_get(&mut self, key: u64) -> Result<(), Stop> {
+        let v = self
+            .memo
+            .get(&key)
+            .cloned()
+            .ok_or(Stop::Broken("memo key not found"))?;
+        self.push(v)
+    }
+
+    fn memo_put(&mut self, key: u64) -> Result<(), Stop> {
+        let v = self.top()?.clone();
+        if self.memo.len() >= self.limits.max_memo && !self.memo.contains_key(&key) {
+            return Err(Stop::Limit("the memo grew past its limit"));
+        }
+        self.memo.insert(key, v);
+        Ok(())
+    }
+
+    fn text_int(line: &[u8]) -> Result<u64, Stop> {
+        std::str::from_utf8(line)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .ok_or(Stop::Broken("a memo key is not a number"))
+    }
+
+    /// Runs opcodes up to `STOP`.
+    fn run(&mut self) -> Result<(), Stop> {
+        loop {
+            let offset = self.base + self.pos as u64;
+            let op = self.u8()?;
+            self.report.opcodes += 1;
+            match op {
+                b'.' => return Ok(()),
+                b'(' => self.push(V::Mark)?,
+                b'0' => {
+                    self.pop()?;
+                }
+                b'1' => {
+                    self.pop_mark()?;
+                }
+                b'2' => {
+                    let v = self.top()?.clone();
+                    self.push(v)?;
+                }
+                // Numbers, None, booleans: placeholders.
+                b'F' | b'I' | b'L' => {
+                    self.line()?;
+                    self.push(V::Other)?;
+                }
+                b'J' => {
+                    self.take(4)?;
+                    self.push(V::Other)?;
+                }
+                b'K' => {
+                    self.take(1)?;
+                    self.push(V::Other)?;
+                }
+                b'M' => {
+                    self.take(2)?;
+                    self.push(V::Other)?;
+                }
+                b'G' => {
+                    self.take(8)?;
+                    self.push(V::Other)?;
+                }
+                0x8a => {
+                    let n = self.len(1)?;
+                    self.take(n)?;
+                    self.push(V::Other)?;
+                }
+                0x8b => {
+                    let n = self.len(4)?;
+                    self.take(n)?;
+                    self.push(V::Other)?;
+                }
+                b'N' | 0x88 | 0x89 => self.push(V::Other)?,
+                // Persistent ids (torch storages): the loader's hook decides; a value.
+                b'P' => {
+                    self.line()?;
+                    self.push(V::Other)?;
+                }
+                b'Q' => {
+                    self.pop()?;
+                    self.push(V::Other)?;
+                }
+                // Strings.
+                b'S' | b'V' => {
+                    let raw = self.line()?.to_vec();
+                    let text = if op == b'S' {
+                        let t = raw.as_slice();
+                        let t = t
+                            .strip_prefix(b"'")
+                            .and_then(|t| t.strip_suffix(b"'"))
+                            .or_else(|| t.strip_prefix(b"\"").and_then(|t| t.strip_suffix(b"\"")));
+                        t.ok_or(Stop::Broken("a STRING argument is not quoted"))?
+                            .to_vec()
+                    } else {
+                        raw
+                    };
+                    let v = self.string(&text);
+                    self.push(v)?;
+                }
+                b'T' | b'X' | 0x8d | b'U' | 0x8c => {
+                    let n = match op {
+                        b'T' | b'X' => self.len(4)?,
+                        0x8d => self.len(8)?,
+                        _ => self.len(1)?,
+                    };
+                    let s = self.take(n)?.to_vec();
+                    // Protocol 0-2 byte strings (T, U) are str in Python 2, bytes when
+                    // loaded with encoding="bytes": keep them both ways.
+                    let v = if matches!(op, b'T' | b'U') && n > self.limits.max_string {
+                        self.bytes(&s)
+                    } else {
+                        self.string(&s)
+                    };
+                    self.push(v)?;
+                }
+                b'B' | b'C' | 0x8e | 0x96 => {
+                    let n = match op {
+                        b'B' => self.len(4)?,
+                        b'C' => self.len(1)?,
+                        _ => self.len(8)?,
+                    };
+                    let s = self.take(n)?.to_vec();
+                    let v = self.bytes(&s);
+                    self.push(v)?;
+                }
+                0x97 | 0x98 => {
+                    if op == 0x97 {
+                        self.push(V::Other)?;
+                    } else {
+                        self.top()?;
+                    }
+                }
+                // Containers.
+                b']' | b'}' | 0x8f => self.push(V::Other)?,
+                b')' => self.push(V::Tuple(Rc::from(Vec::new())))?,
+                b'l' | b'd' | 0x91 => {
+                    self.pop_mark()?;
+                    self.push(V::Other)?;
+                }
+                b't' => {
+                    let items = self.pop_mark()?;
+                    self.push(Self::tuple(items))?;
+                }
+                0x85..=0x87 => {
+                    let n = usize::from(op - 0x84);
+                    if self.stack.len() < n {
+                        return Err(Stop::Broken("stack underflow"));
+                    }
+                    let items = self.stack.split_off(self.stack.len() - n);
+                    if items.iter().any(|v| matches!(v, V::Mark)) {
+                        return Err(Stop::Broken("a mark inside a tuple"));
+                    }
+                    self.push(Self::tuple(items))?;
+                }
+                b'a' => {
+                    self.pop()?;
+                    self.top()?;
+                }
+                b'e' | 0x90 | b'u' => {
+                    self.pop_mark()?;
+                    self.top()?;
+                }
+                b's' => {
+                    self.pop()?;
+                    self.pop()?;
+                    self.top()?;
+                }
+                // Memo.
+                b'g' => {
+                    let k = Self::text_int(self.line()?)?;
+                    self.memo_get(k)?;
+                }
+                b'h' => {
+                    let k = self.le(1)?;
+                    self.memo_get(k)?;
+                }
+                b'j' => {
+                    let k = self.le(4)?;
+                    self.memo_get(k)?;
+                }
+                b'p' => {
+                    let k = Self::text_int(self.line()?)?;
+                    self.memo_put(k)?;
+                }
+                b'q' => {
+                    let k = self.le(1)?;
+                    self.memo_put(k)?;
+                }
+                b'r' => {
+                    let k = self.le(4)?;
+                    self.memo_put(k)?;
+                }
+                0x94 => {
+                    let k = self.memo.len() as u64;
+                    self.memo_put(k)?;
+                }
+                // Imports.
+                b'c' | b'i' => {
+                    let module = String::from_utf8_lossy(self.line()?).into_owned();
+                    let name = String::from_utf8_lossy(self.line()?).into_owned();
+                    let g = self.import(&module, &name, offset)?;
+                    if op == b'c' {
+                        self.push(V::Global(g))?;
+                    } else {
+                        let args = self.pop_mark()?;
+                        let v = self.call(V::Global(g), &args, offset)?;
+                        self.push(v)?;
+                    }
+                }
+                0x93 => {
+                    let name = self.pop()?;
+                    let module = self.pop()?;
+                    match (module, name) {
+                        (V::Str(m), V::Str(n)) => {
+                            let g = self.import(&m, &n, offset)?;
+                            self.push(V::Global(g))?;
+                        }
+                        _ => {
+                            self.finding(
+                                Severity::High,
+                                Rule::DangerousGlobal,
+                                "imports a global whose name is not a plain string (built at load time): its target cannot be known".into(),
+                                offset,
+                            );
+                            self.push(V::Other)?;
+                        }
+                    }
+                }
+                0x82..=0x84 => {
+                    let code = match op {
+                        0x82 => self.le(1)?,
+                        0x83 => self.le(2)?,
+                        _ => self.le(4)?,
+                    };
+                    self.finding(
+                        Severity::Medium,
+                        Rule::UnknownGlobal,
+                        format!("imports extension code {code}, a global registered with copyreg at load time: review it"),
+                        offset,
+                    );
+                    self.push(V::Other)?;
+                }
+                // Calls.
+                b'R' => {
+                    let args = self.pop()?;
+                    let callee = self.pop()?;
+                    let args = match args {
+                        V::Tuple(t) => t.to_vec(),
+                        other => vec![other],
+                    };
+                    let v = self.call(callee, &args, offset)?;
+                    self.push(v)?;
+                }
+                b'o' => {
+                    let mut items = self.pop_mark()?.into_iter();
+                    let callee = items.next().ok_or(Stop::Broken("OBJ without a class"))?;
+                    let args: Vec<V> = items.collect();
+                    let v = self.call(callee, &args, offset)?;
+                    self.push(v)?;
+                }
+                0x81 => {
+                    let args = self.pop()?;
+                    let cls = self.pop()?;
+                    let args = match args {
+                        V::Tuple(t) => t.to_vec(),
+                        other => vec![other],
+                    };
+                    let v = self.call(cls, &args, offset)?;
+                    self.push(v)?;
+                }
+                0x92 => {
+                    self.pop()?;
+                    let args = self.pop()?;
+                    let cls = self.pop()?;
+                    let args = match args {
+                        V::Tuple(t) => t.to_vec(),
+                        other => vec![other],
+                    };
+                    let v = self.call(cls, &args, offset)?;
+                    self.push(v)?;
+                }
+                b'b' => {
+                    // obj.__setstate__(state) or a __dict__ update; the object stays.
+                    self.pop()?;
+                    self.top()?;
+                }
+                // Framing and protocol.
+                0x80 => {
+                    let p = self.u8()?;
+                    self.report.protocol.get_or_insert(p);
+                }
+                0x95 => {
+                    self.le(8)?;
+                }
+                _ => return Err(Stop::Broken("unknown opcode")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(r: &PickleReport) -> Vec<(Severity, Rule)> {
+        r.findings.iter().map(|f| (f.severity, f.rule)).collect()
+    }
+
+    #[test]
+    fn reduce_of_os_system_is_critical_and_called() {
+        // Protocol 0: cos\nsystem\n(S'echo hi'\ntR.
+        let r = scan_pickle(b"cos\nsystem\n(S'echo hi'\ntR.");
+        assert_eq!(rules(&r), vec![(Severity::Critical, Rule::DangerousGlobal)]);
+        assert!(r.imports[0].called);
+        assert!(r.complete);
+    }
+
+    #[test]
+    fn stack_global_through_the_memo() {
+        // Protocol 4: names pushed, memoized, fetched back, then STACK_GLOBAL.
+        let mut p = vec![0x80, 4];
+        p.extend_from_slice(b"\x8c\x05posix\x94\x8c\x06system\x94h\x00h\x01\x93\x8c\x02id\x85R.");
+        let r = scan_pickle(&p);
+        assert_eq!(r.imports[0].module, "posix");
+        assert!(r.imports[0].called);
+        assert_eq!(rules(&r), vec![(Severity::Critical, Rule::DangerousGlobal)]);
+    }
+
+    #[test]
+    fn getattr_reaches_the_attribute() {
+        // getattr(__import__('os'), 'system')('id')
+        let p = b"cbuiltins\ngetattr\n(cbuiltins\n__import__\n(S'os'\ntRS'system'\ntR(S'id'\ntR.";
+        let r = scan_pickle(p);
+        let names: Vec<String> = r
+            .imports
+            .iter()
+            .map(|i| format!("{}.{}", i.module, i.name))
+            .collect();
+        assert!(names.contains(&"os.system".to_string()), "{names:?}");
+        assert!(r.imports.iter().find(|i| i.module == "os").unwrap().called);
+    }
+
+    #[test]
+    fn broken_pickle_reports_what_ran_and_the_break() {
+        let r = scan_pickle(b"cos\nsystem\n(S'echo hi'\ntR\xff");
+        assert_eq!(
+            rules(&r),
+            vec![
+                (Severity::Critical, Rule::DangerousGlobal),
+                (Severity::Medium, Rule::BrokenPickle)
+            ]
+        );
+        assert!(!r.complete);
+    }
+
+    #[test]
+    fn nested_pickle_is_scanned() {
+        let inner = b"cos\nsystem\n(S'id'\ntR.";
+        let mut p = b"cpickle\nloads\n(C".to_vec();
+        p.push(inner.len() as u8);
+        p.extend_from_slice(inner);
+        p.extend_from_slice(b"tR.");
+        let r = scan_pickle(&p);
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.rule == Rule::NestedPickle && f.severity == Severity::Critical));
+        assert!(r.findings.iter().any(|f| f
+            .message
+            .starts_with("in the nested pickle: imports `os.system`")));
+    }
+
+    #[test]
+    fn safe_state_dict_shapes_are_clean() {
+        // collections.OrderedDict() with a torch rebuild call and a persistent id.
+        let p = b"\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01X\x06\x00\x00\x00weightq\x02ctorch._utils\n_rebuild_tensor_v2\nq\x03((X\x07\x00\x00\x00storageq\x04ctorch\nFloatStorage\nq\x05X\x01\x00\x00\x000q\x06X\x03\x00\x00\x00cpuq\x07K\x04tq\x08QK\x00K\x04\x85q\tK\x01\x85q\n\x89ccollections\nOrderedDict\nq\x0b)Rq\x0ctq\rRq\x0es.";
+        let r = scan_pickle(p);
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+        assert!(r.complete);
+    }
+
+    #[test]
+    fn hostile_lengths_and_limits() {
+        // A BINBYTES8 claiming 2^60 bytes.
+        let mut p = vec![0x80, 4, 0x8e];
+        p.extend_from_slice(&(1u64 << 60).to_le_bytes());
+        assert_eq!(
+            rules(&scan_pickle(&p)),
+            vec![(Severity::Medium, Rule::BrokenPickle)]
+        );
+        // An endless stack.
+        let p = vec![b'N'; 100];
+        let r = scan_with(
+            &p,
+            Limits {
+                max_stack: 10,
+                ..Limits::default()
+            },
+            0,
+            0,
+        );
+        assert_eq!(rules(&r), vec![(Severity::Medium, Rule::ResourceLimit)]);
+        // A nesting bomb stops at the depth limit.
+        let mut inner = b"N.".to_vec();
+        for _ in 0..12 {
+            let mut outer = b"cpickle\nloads\n(B".to_vec();
+            outer.extend_from_slice(&(inner.len() as u32).to_le_bytes());
+            outer.extend_from_slice(&inner);
+            outer.extend_from_slice(b"tR.");
+            inner = outer;
+        }
+        let r = scan_pickle(&inner);
+        assert!(r.findings.iter().any(|f| f.rule == Rule::ResourceLimit));
+    }
+
+    #[test]
+    fn opcode_dense_pickles_use_little_memory() {
+        // A list of 200,000 small ints in batches of 1000, as pickle writes it.
+        let mut p = vec![0x80, 4, b']', b'q', 0];
+        for _ in 0..200 {
+            p.push(b'(');
+            for i in 0..1000u32 {
+                p.push(b'K');
+                p.push((i % 256) as u8);
+            }
+            p.push(b'e');
+        }
+        p.push(b'.');
+        let r = scan_pickle(&p);
+        assert!(r.findings.is_empty() && r.complete);
+        assert_eq!(r.opcodes, 4 + 200 * 1002);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..1024)) {
+            let _ = scan_pickle(&bytes);
+        }
+    }
+}

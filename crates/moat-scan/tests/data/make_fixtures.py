@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Regenerates the pickle fixtures of moat-scan's tests (Python stdlib only).
+
+    python3 crates/moat-scan/tests/data/make_fixtures.py
+
+Every fixture is written by CPython's own pickle module. The malicious ones carry
+harmless payloads (they would only print); `expected.json` says what the scanner must
+report for each: the worst severity and the rules, and the dangerous global it names.
+"""
+import collections
+import json
+import os
+import pickle
+import argparse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("echo moat-fixture",))
+
+
+class EvalPayload:
+    def __reduce__(self):
+        return (eval, ("print('moat-fixture')",))
+
+
+class Nested:
+    def __reduce__(self):
+        return (pickle.loads, (pickle.dumps(Payload(), protocol=2),))
+
+
+fixtures = {}
+
+
+def write(name, data, expect):
+    with open(os.path.join(HERE, name), "wb") as f:
+        f.write(data)
+    fixtures[name] = expect
+
+
+benign = {
+    "weights": [0.5, 1.5, 2.5],
+    "layers": collections.OrderedDict([("fc1", [1, 2, 3]), ("fc2", list(range(100)))]),
+    "args": argparse.Namespace(lr=0.01, epochs=3),
+    "blob": b"\x00\x01binary",
+    "nested": {"a": (1, 2, {"b": None})},
+}
+selfref = []
+selfref.append(selfref)
+benign["selfref"] = selfref
+
+for proto in range(0, 6):
+    write(f"benign_p{proto}.pkl", pickle.dumps(benign, protocol=proto), {"worst": None, "rules": []})
+    write(
+        f"os_system_p{proto}.pkl",
+        pickle.dumps(Payload(), protocol=proto),
+        {"worst": "critical", "rules": ["dangerous-global"], "global": f"{os.system.__module__}.system"},
+    )
+
+write("eval_p2.pkl", pickle.dumps(EvalPayload(), protocol=2), {"worst": "critical", "rules": ["dangerous-global"], "global": "builtins.eval"})
+write(
+    "nested_loads_p4.pkl",
+    pickle.dumps(Nested(), protocol=4),
+    {"worst": "critical", "rules": ["dangerous-global", "nested-pickle"], "global": "_pickle.loads"},
+)
+# Broken pickle ("nullifAI"): the payload runs, then the stream is cut and garbage follows.
+payload = pickle.dumps(Payload(), protocol=2)
+write(
+    "broken_after_payload.pkl",
+    payload[:-1] + b"\xff\xfe garbage",
+    {"worst": "critical", "rules": ["dangerous-global", "broken-pickle"], "global": f"{os.system.__module__}.system"},
+)
+# getattr(__import__('os'), 'system')('echo moat-fixture'), hand-assembled in protocol 0.
+write(
+    "getattr_import_p0.pkl",
+    b"cbuiltins\ngetattr\n(cbuiltins\n__import__\n(S'os'\ntRS'system'\ntR(S'echo moat-fixture'\ntR.",
+    {"worst": "critical", "rules": ["dangerous-global"], "global": "os.system"},
+)
+# A user class from __main__: unknown, medium.
+class Model:
+    def __init__(self):
+        self.w = [1, 2]
+
+
+write("main_class_p4.pkl", pickle.dumps(Model(), protocol=4), {"worst": "medium", "rules": ["unknown-global"]})
+
+with open(os.path.join(HERE, "expected.json"), "w") as f:
+    json.dump(fixtures, f, indent=2, sort_keys=True)
+    f.write("\n")

@@ -1,0 +1,43 @@
+//! The pickle engine on fixtures written by CPython's own pickle module
+//! (`tests/data/make_fixtures.py`): every protocol, benign and malicious, and each
+//! evasion technique covered so far. `expected.json` holds the verdict per file.
+
+use std::collections::BTreeSet;
+
+use moat_scan::{scan_pickle, Severity};
+
+#[test]
+fn fixtures_get_exactly_the_expected_findings() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/expected.json")).unwrap())
+            .unwrap();
+    let fixtures = expected.as_object().unwrap();
+    assert!(fixtures.len() >= 17);
+    for (file, want) in fixtures {
+        let data = std::fs::read(format!("{dir}/{file}")).unwrap();
+        let r = scan_pickle(&data);
+        let worst = r.findings.iter().map(|f| f.severity).max();
+        let want_worst = want["worst"]
+            .as_str()
+            .map(|s| s.parse::<Severity>().unwrap());
+        assert_eq!(worst, want_worst, "{file}: {:?}", r.findings);
+        let rules: BTreeSet<String> = r.findings.iter().map(|f| f.rule.to_string()).collect();
+        let want_rules: BTreeSet<String> = want["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(rules, want_rules, "{file}: {:?}", r.findings);
+        if let Some(g) = want["global"].as_str() {
+            assert!(
+                r.findings
+                    .iter()
+                    .any(|f| f.message.contains(&format!("`{g}`"))),
+                "{file} should name `{g}`: {:?}",
+                r.findings
+            );
+        }
+    }
+}
