@@ -20,7 +20,9 @@
 mod checks;
 mod finding;
 mod formats;
+mod scan;
 
 pub use checks::globals::{judge, Judgement};
 pub use finding::{Finding, Rule, Severity};
 pub use formats::pickle::{scan_pickle, Import, Limits, PickleReport};
+pub use scan::{scan_file, FileReport, Located, MAX_MEMBER, MAX_PICKLE};

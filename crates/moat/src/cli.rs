@@ -54,6 +54,9 @@ pub(crate) enum Command {
     Init(InitArgs),
     /// Run the REST API, the dashboard and /metrics.
     Serve(ServeArgs),
+    /// Scan model artifacts for code that runs when they are loaded, without running it
+    /// (pickles of every protocol, PyTorch zip checkpoints, NumPy object arrays).
+    Scan(ScanArgs),
     /// Register, list, classify and review model versions; move aliases.
     #[command(subcommand)]
     Model(ModelCmd),
@@ -99,6 +102,33 @@ pub(crate) struct ServeArgs {
     /// Seed a demo organisation into an empty store and open the dashboard without a key.
     #[arg(long)]
     pub demo: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ScanFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum SeverityArg {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// Files or folders (scanned recursively); the format is sniffed from the bytes.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ScanFormat,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: SeverityArg,
 }
 
 #[derive(Debug, Args)]

@@ -96,6 +96,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Init(a) => init(&env, &a.admin_name).await,
         Command::Serve(a) => serve(&env, a).await,
+        Command::Scan(a) => crate::scan::run(a),
         Command::Inventory(a) => inventory(&env, a).await,
         Command::Audit(AuditCmd::PublicKey) => {
             let app = env.app().await?;
@@ -841,7 +842,7 @@ async fn dispatch(
         }
         Command::Key(k) => keys(app, cx, k).await?,
         Command::Audit(a) => return audit(app, cx, a).await,
-        Command::Init(_) | Command::Serve(_) | Command::Inventory(_) => {
+        Command::Init(_) | Command::Serve(_) | Command::Inventory(_) | Command::Scan(_) => {
             unreachable!("handled before a caller is resolved")
         }
     }

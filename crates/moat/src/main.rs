@@ -11,6 +11,7 @@ mod config;
 mod context;
 mod files;
 mod output;
+mod scan;
 
 use std::process::ExitCode;
 

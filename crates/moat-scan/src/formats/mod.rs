@@ -1,3 +1,5 @@
 //! One parser per artifact format.
 
+pub(crate) mod numpy;
 pub(crate) mod pickle;
+pub(crate) mod zip;

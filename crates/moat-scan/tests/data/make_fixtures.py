@@ -86,6 +86,44 @@ class Model:
 
 write("main_class_p4.pkl", pickle.dumps(Model(), protocol=4), {"worst": "medium", "rules": ["unknown-global"]})
 
+# PyTorch-style zip checkpoints (what torch.save writes: archive/data.pkl, tensor
+# records under archive/data/, a version record), built with zipfile.
+import io
+import zipfile
+
+
+def torch_zip(pkl):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", pkl)
+        z.writestr("archive/data/0", bytes(range(256)) * 64)
+        z.writestr("archive/version", "3\n")
+    return buf.getvalue()
+
+
+state = collections.OrderedDict([("weight", [0.1, 0.2]), ("bias", [0.0])])
+write("benign_state_dict.pt", torch_zip(pickle.dumps(state, protocol=2)), {"worst": None, "rules": []})
+write(
+    "malicious_checkpoint.bin",
+    torch_zip(pickle.dumps(Payload(), protocol=2)),
+    {"worst": "critical", "rules": ["dangerous-global"], "global": f"{os.system.__module__}.system"},
+)
+# A deflated member works too.
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+    z.writestr("model/data.pkl", pickle.dumps(EvalPayload(), protocol=4))
+write("deflated_checkpoint.pth", buf.getvalue(), {"worst": "critical", "rules": ["dangerous-global"], "global": "builtins.eval"})
+# A NumPy object array holds a pickle (numpy.save with allow_pickle), written by hand
+# with the format's header so numpy is not needed here.
+def npy_object(obj):
+    header = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + pickle.dumps([obj], protocol=3)
+
+
+write("object_array.npy", npy_object(Payload()), {"worst": "critical", "rules": ["dangerous-global"], "global": f"{os.system.__module__}.system"})
+write("benign_object_array.npy", npy_object({"a": 1}), {"worst": None, "rules": []})
+
 with open(os.path.join(HERE, "expected.json"), "w") as f:
     json.dump(fixtures, f, indent=2, sort_keys=True)
     f.write("\n")

@@ -1,10 +1,11 @@
-//! The pickle engine on fixtures written by CPython's own pickle module
-//! (`tests/data/make_fixtures.py`): every protocol, benign and malicious, and each
-//! evasion technique covered so far. `expected.json` holds the verdict per file.
+//! The scanner on fixtures written by CPython's own pickle and zipfile modules
+//! (`tests/data/make_fixtures.py`): every pickle protocol, PyTorch-style zips (stored
+//! and deflated), NumPy object arrays, benign and malicious, and each evasion
+//! technique covered so far. `expected.json` holds the verdict per file.
 
 use std::collections::BTreeSet;
 
-use moat_scan::{scan_pickle, Severity};
+use moat_scan::{scan_file, Severity};
 
 #[test]
 fn fixtures_get_exactly_the_expected_findings() {
@@ -13,10 +14,10 @@ fn fixtures_get_exactly_the_expected_findings() {
         serde_json::from_str(&std::fs::read_to_string(format!("{dir}/expected.json")).unwrap())
             .unwrap();
     let fixtures = expected.as_object().unwrap();
-    assert!(fixtures.len() >= 17);
+    assert!(fixtures.len() >= 22);
     for (file, want) in fixtures {
-        let data = std::fs::read(format!("{dir}/{file}")).unwrap();
-        let r = scan_pickle(&data);
+        let r = scan_file(std::fs::File::open(format!("{dir}/{file}")).unwrap());
+        assert!(r.error.is_none(), "{file}: {:?}", r.error);
         let worst = r.findings.iter().map(|f| f.severity).max();
         let want_worst = want["worst"]
             .as_str()

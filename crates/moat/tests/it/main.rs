@@ -546,3 +546,45 @@ fn serve_demo_from_nothing() {
     );
     assert!(Path::new(&m.path(".moat/admin.key")).exists());
 }
+
+/// `moat scan`: the JSON contract and the exit codes (0 clean, 1 at or above
+/// `--fail-on`, 2 an I/O error), on fixtures of `moat-scan`.
+#[test]
+fn scan_contract_and_exit_codes() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../moat-scan/tests/data");
+    let m = Moat::new();
+    let clean = m.run(&[
+        "scan",
+        &format!("{data}/benign_state_dict.pt"),
+        &format!("{data}/benign_p2.pkl"),
+    ]);
+    assert_eq!(clean.code, 0, "{}", clean.stdout);
+    let bad = m.run(&[
+        "scan",
+        "--format",
+        "json",
+        &format!("{data}/malicious_checkpoint.bin"),
+    ]);
+    assert_eq!(bad.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&bad.stdout).unwrap();
+    let f = &v["files"][0];
+    assert_eq!(f["format"], "pytorch-zip");
+    assert_eq!(f["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(f["error"], serde_json::Value::Null);
+    let finding = &f["findings"][0];
+    assert_eq!(finding["severity"], "critical");
+    assert_eq!(finding["rule"], "dangerous-global");
+    assert_eq!(finding["location"], "archive/data.pkl @ byte 2");
+    assert!(finding["message"]
+        .as_str()
+        .unwrap()
+        .contains("posix.system"));
+    assert_eq!(v["summary"]["max_severity"], "critical");
+    // A medium finding fails only when asked to.
+    let medium = format!("{data}/main_class_p4.pkl");
+    assert_eq!(m.run(&["scan", &medium]).code, 0);
+    assert_eq!(m.run(&["scan", "--fail-on", "medium", &medium]).code, 1);
+    // Folders are walked; a missing path is an I/O error.
+    assert_eq!(m.run(&["scan", data]).code, 1);
+    assert_eq!(m.run(&["scan", "/nonexistent/model.pt"]).code, 2);
+}

@@ -1,0 +1,315 @@
+//! Scanning one file: the format is sniffed from the bytes (never the name), then each
+//! part that the real loader would unpickle is simulated. Memory is bounded: a raw
+//! pickle is read up to [`MAX_PICKLE`], an archive member up to [`MAX_MEMBER`]
+//! (inflated), an archive's directory up to 64 MiB; tensor data is never read.
+
+use std::io::{Read, Seek, SeekFrom};
+
+use serde::Serialize;
+
+use crate::finding::{Rule, Severity};
+use crate::formats::{numpy, pickle, zip};
+
+/// Largest raw pickle simulated (the simulation holds the bytes).
+pub const MAX_PICKLE: u64 = 1 << 30;
+/// Largest archive member inflated for scanning.
+pub const MAX_MEMBER: u64 = 256 << 20;
+/// Members up to this size are read and sniffed whatever their name; larger ones only
+/// when the loader would unpickle them (`*.pkl`).
+const SNIFF_MEMBER: u64 = 16 << 20;
+
+/// A finding with where it is: `[member @ ]byte N`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Located {
+    pub severity: Severity,
+    pub rule: Rule,
+    pub message: String,
+    pub location: String,
+    /// MITRE ATLAS technique, when one fits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub technique: Option<&'static str>,
+}
+
+/// The scan of one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileReport {
+    /// `pickle`, `pytorch-zip`, `zip`, `numpy`, `unknown`.
+    pub format: String,
+    pub findings: Vec<Located>,
+    /// Set when the file could not be read at all (I/O).
+    pub error: Option<String>,
+}
+
+fn located(f: &crate::Finding, member: Option<&str>) -> Located {
+    Located {
+        severity: f.severity,
+        rule: f.rule,
+        message: f.message.clone(),
+        location: match member {
+            Some(m) => format!("{m} @ byte {}", f.offset),
+            None => format!("byte {}", f.offset),
+        },
+        technique: f.rule.atlas(),
+    }
+}
+
+fn looks_like_pickle(head: &[u8]) -> bool {
+    match head {
+        [0x80, 2..=5, ..] => true,
+        // Protocol 0/1 pickles open with a mark, a global, an empty container or None.
+        [b'(' | b'c' | b']' | b'}' | b')' | b'N', ..] => true,
+        _ => false,
+    }
+}
+
+/// Scans one file.
+pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
+    let mut report = FileReport {
+        format: "unknown".into(),
+        findings: Vec::new(),
+        error: None,
+    };
+    let len = match r
+        .seek(SeekFrom::End(0))
+        .and_then(|n| r.seek(SeekFrom::Start(0)).map(|_| n))
+    {
+        Ok(n) => n,
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    let mut head = [0u8; 8];
+    let n = r.by_ref().take(8).read(&mut head).unwrap_or(0);
+    let head = head.get(..n).unwrap_or_default();
+    let _ = r.seek(SeekFrom::Start(0));
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        scan_zip(&mut r, len, &mut report);
+    } else if head.starts_with(b"\x93NUMPY") {
+        report.format = "numpy".into();
+        let mut data = Vec::new();
+        if let Err(e) = zip::read_capped(&mut r, MAX_PICKLE, &mut data) {
+            report.error = Some(e.to_string());
+            return report;
+        }
+        scan_npy(&data, None, &mut report);
+    } else if looks_like_pickle(head) {
+        report.format = "pickle".into();
+        if len > MAX_PICKLE {
+            report.findings.push(Located {
+                severity: Severity::Medium,
+                rule: Rule::ResourceLimit,
+                message: format!(
+                    "a pickle of {len} bytes: only the first {MAX_PICKLE} are examined"
+                ),
+                location: format!("byte {MAX_PICKLE}"),
+                technique: None,
+            });
+        }
+        let mut data = Vec::new();
+        if let Err(e) = zip::read_capped(&mut r, MAX_PICKLE, &mut data) {
+            report.error = Some(e.to_string());
+            return report;
+        }
+        let p = pickle::scan_pickle(&data);
+        report
+            .findings
+            .extend(p.findings.iter().map(|f| located(f, None)));
+    }
+    report
+}
+
+fn scan_npy(data: &[u8], member: Option<&str>, report: &mut FileReport) {
+    match numpy::object_array(data) {
+        Ok(Some(start)) => {
+            let p = pickle::scan_pickle(data.get(start..).unwrap_or_default());
+            report.findings.extend(p.findings.iter().map(|f| Located {
+                location: format!(
+                    "{}(object array) @ byte {}",
+                    member.map(|m| format!("{m} ")).unwrap_or_default(),
+                    f.offset as usize + start
+                ),
+                ..located(f, member)
+            }));
+        }
+        Ok(None) => {}
+        Err(why) => report.findings.push(Located {
+            severity: Severity::Low,
+            rule: Rule::BrokenPickle,
+            message: format!("the .npy header is unreadable: {why}"),
+            location: member.unwrap_or("byte 0").to_owned(),
+            technique: None,
+        }),
+    }
+}
+
+fn scan_zip<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) {
+    report.format = "zip".into();
+    let members = match zip::members(r, len) {
+        Ok(m) => m,
+        Err(why) => {
+            // Unreadable to every loader: a finding, not a failure.
+            report.findings.push(Located {
+                severity: Severity::Medium,
+                rule: Rule::BrokenPickle,
+                message: format!("the archive cannot be read ({why}); no loader can use it as is"),
+                location: "byte 0".into(),
+                technique: None,
+            });
+            return;
+        }
+    };
+    if members
+        .iter()
+        .any(|m| m.name.ends_with("/data.pkl") || m.name == "data.pkl")
+    {
+        report.format = "pytorch-zip".into();
+    }
+    let mut seen = std::collections::HashSet::new();
+    for m in &members {
+        if !seen.insert(m.name.clone()) {
+            report.findings.push(Located {
+                severity: Severity::Medium,
+                rule: Rule::BrokenPickle,
+                message: format!(
+                    "the archive lists `{}` twice: loaders disagree on which copy they read",
+                    m.name
+                ),
+                location: m.name.clone(),
+                technique: None,
+            });
+        }
+        let unpickled_by_loader = m.name.ends_with(".pkl") || m.name.ends_with(".pickle");
+        if !(unpickled_by_loader || m.size <= SNIFF_MEMBER || m.name.ends_with(".npy")) {
+            continue;
+        }
+        if m.size > 1000 * m.compressed.max(1) && m.size > SNIFF_MEMBER {
+            report.findings.push(Located {
+                severity: Severity::High,
+                rule: Rule::ResourceLimit,
+                message: format!(
+                    "`{}` would inflate {} bytes from {}: a zip bomb",
+                    m.name, m.size, m.compressed
+                ),
+                location: m.name.clone(),
+                technique: None,
+            });
+            continue;
+        }
+        match zip::read_member(r, m, MAX_MEMBER) {
+            Ok((data, renamed)) => {
+                if renamed {
+                    report.findings.push(Located {
+                        severity: Severity::Low,
+                        rule: Rule::BrokenPickle,
+                        message: format!("the local header of `{}` names another file than the directory: read as the directory says, as PyTorch does", m.name),
+                        location: m.name.clone(),
+                        technique: None,
+                    });
+                }
+                if data.starts_with(b"\x93NUMPY") {
+                    scan_npy(&data, Some(&m.name), report);
+                } else if unpickled_by_loader || looks_like_pickle(data.get(..2).unwrap_or_default()) {
+                    let p = pickle::scan_pickle(&data);
+                    // A small member that merely starts like a pickle but is not one is data.
+                    let pickle_like = unpickled_by_loader || p.complete || p.opcodes > 2;
+                    if pickle_like {
+                        report.findings.extend(p.findings.iter().map(|f| located(f, Some(&m.name))));
+                    }
+                }
+            }
+            Err(zip::MemberError::TooLarge(n)) => report.findings.push(Located {
+                severity: Severity::High,
+                rule: Rule::ResourceLimit,
+                message: format!("`{}` inflates past {MAX_MEMBER} bytes (declared {n}): a zip bomb or an oversized pickle", m.name),
+                location: m.name.clone(),
+                technique: None,
+            }),
+            Err(zip::MemberError::Unsupported(method)) => report.findings.push(Located {
+                severity: Severity::Low,
+                rule: Rule::BrokenPickle,
+                message: format!("`{}` uses compression method {method}, which loaders do not read", m.name),
+                location: m.name.clone(),
+                technique: None,
+            }),
+            Err(zip::MemberError::Broken(why)) => report.findings.push(Located {
+                severity: Severity::Medium,
+                rule: Rule::BrokenPickle,
+                message: format!("`{}` cannot be read: {why}", m.name),
+                location: m.name.clone(),
+                technique: None,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            let _ = scan_file(Cursor::new(&bytes));
+            let mut z = b"PK\x03\x04".to_vec();
+            z.extend_from_slice(&bytes);
+            z.extend_from_slice(b"PK\x05\x06\0\0\0\0\x01\0\x01\0\x30\0\0\0\0\0\0\0\0\0");
+            let _ = scan_file(Cursor::new(&z));
+        }
+    }
+
+    #[test]
+    fn hostile_archives_are_findings() {
+        // An end record pointing its directory past the end of the file.
+        let mut z = b"PK\x03\x04".to_vec();
+        z.extend_from_slice(b"PK\x05\x06\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\x7f\0\0\0\0\0\0");
+        let r = scan_file(Cursor::new(&z));
+        assert_eq!(r.format, "zip");
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.message.contains("cannot be read")),
+            "{:?}",
+            r.findings
+        );
+        // A deflate bomb: 300 MiB of zeros in a member named like a pickle.
+        use std::io::Write as _;
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..300 {
+            enc.write_all(&zeros).unwrap();
+        }
+        let deflated = enc.finish().unwrap();
+        let name = b"bomb/data.pkl";
+        let mut f = Vec::new();
+        f.extend_from_slice(b"PK\x03\x04\x14\0\0\0\x08\0\0\0\0\0\0\0\0\0");
+        f.extend_from_slice(&(deflated.len() as u32).to_le_bytes());
+        f.extend_from_slice(&(300u32 << 20).to_le_bytes());
+        f.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        f.extend_from_slice(&0u16.to_le_bytes());
+        f.extend_from_slice(name);
+        f.extend_from_slice(&deflated);
+        let cd_at = f.len() as u32;
+        f.extend_from_slice(b"PK\x01\x02\x14\0\x14\0\0\0\x08\0\0\0\0\0\0\0\0\0");
+        f.extend_from_slice(&(deflated.len() as u32).to_le_bytes());
+        f.extend_from_slice(&(300u32 << 20).to_le_bytes());
+        f.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        f.extend_from_slice(&[0u8; 12]);
+        f.extend_from_slice(&0u32.to_le_bytes());
+        f.extend_from_slice(name);
+        let cd_len = f.len() as u32 - cd_at;
+        f.extend_from_slice(b"PK\x05\x06\0\0\0\0\x01\0\x01\0");
+        f.extend_from_slice(&cd_len.to_le_bytes());
+        f.extend_from_slice(&cd_at.to_le_bytes());
+        f.extend_from_slice(&0u16.to_le_bytes());
+        let r = scan_file(Cursor::new(&f));
+        assert!(
+            r.findings
+                .iter()
+                .any(|x| x.rule == Rule::ResourceLimit && x.message.contains("zip bomb")),
+            "{:?}",
+            r.findings
+        );
+    }
+}

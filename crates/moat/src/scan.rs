@@ -1,0 +1,169 @@
+//! `moat scan`: walks the paths, hashes and scans every file, prints a table or the
+//! JSON contract, and picks the exit code (0 clean, 1 a finding at or above
+//! `--fail-on`, 2 a usage or I/O error).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use moat_scan::Severity;
+use serde::Serialize;
+
+use crate::cli::{ScanArgs, ScanFormat, SeverityArg};
+use crate::output::{self, line};
+
+#[derive(Serialize)]
+struct FileOut {
+    path: String,
+    format: String,
+    sha256: Option<String>,
+    findings: Vec<moat_scan::Located>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    files: usize,
+    errors: usize,
+    findings: std::collections::BTreeMap<String, usize>,
+    max_severity: Option<Severity>,
+    fail_on: Severity,
+    failed: bool,
+}
+
+#[derive(Serialize)]
+struct Out {
+    files: Vec<FileOut>,
+    summary: Summary,
+}
+
+fn severity(s: SeverityArg) -> Severity {
+    match s {
+        SeverityArg::Info => Severity::Info,
+        SeverityArg::Low => Severity::Low,
+        SeverityArg::Medium => Severity::Medium,
+        SeverityArg::High => Severity::High,
+        SeverityArg::Critical => Severity::Critical,
+    }
+}
+
+/// Every regular file under `p` (or `p`), sorted; links are not followed.
+fn walk(p: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>) {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => match std::fs::read_dir(p) {
+            Ok(rd) => {
+                let mut entries: Vec<PathBuf> =
+                    rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                entries.sort();
+                for e in entries {
+                    walk(&e, out, errors);
+                }
+            }
+            Err(e) => errors.push((p.to_owned(), e.to_string())),
+        },
+        Ok(m) if m.is_file() => out.push(p.to_owned()),
+        Ok(_) => {}
+        Err(e) => errors.push((p.to_owned(), format!("cannot read: {e}"))),
+    }
+}
+
+fn scan_one(path: &Path) -> FileOut {
+    let mut out = FileOut {
+        path: path.display().to_string(),
+        format: "unknown".into(),
+        sha256: None,
+        findings: Vec::new(),
+        error: None,
+    };
+    match crate::files::sha256_file(path) {
+        Ok((sha, _)) => out.sha256 = Some(sha),
+        Err(e) => {
+            out.error = Some(format!("{e:#}"));
+            return out;
+        }
+    }
+    match std::fs::File::open(path) {
+        Ok(f) => {
+            let r = moat_scan::scan_file(std::io::BufReader::new(f));
+            out.format = r.format;
+            out.findings = r.findings;
+            out.error = r.error;
+        }
+        Err(e) => out.error = Some(e.to_string()),
+    }
+    out
+}
+
+pub(crate) fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
+    let fail_on = severity(a.fail_on);
+    let mut paths = Vec::new();
+    let mut walk_errors = Vec::new();
+    for p in &a.paths {
+        walk(p, &mut paths, &mut walk_errors);
+    }
+    let mut files: Vec<FileOut> = paths.iter().map(|p| scan_one(p)).collect();
+    for (p, e) in walk_errors {
+        files.push(FileOut {
+            path: p.display().to_string(),
+            format: "unknown".into(),
+            sha256: None,
+            findings: Vec::new(),
+            error: Some(e),
+        });
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for f in files.iter().flat_map(|f| &f.findings) {
+        *counts.entry(f.severity.to_string()).or_insert(0) += 1;
+    }
+    let max = files
+        .iter()
+        .flat_map(|f| &f.findings)
+        .map(|f| f.severity)
+        .max();
+    let errors = files.iter().filter(|f| f.error.is_some()).count();
+    let failed = max.is_some_and(|m| m >= fail_on);
+    let out = Out {
+        summary: Summary {
+            files: files.len(),
+            errors,
+            findings: counts,
+            max_severity: max,
+            fail_on,
+            failed,
+        },
+        files,
+    };
+    match a.format {
+        ScanFormat::Json => output::json(&out)?,
+        ScanFormat::Table => {
+            for f in &out.files {
+                let verdict = match (&f.error, f.findings.iter().map(|x| x.severity).max()) {
+                    (Some(e), _) => format!("ERROR: {e}"),
+                    (None, Some(s)) => format!("{} finding(s), worst {s}", f.findings.len()),
+                    (None, None) => "clean".to_owned(),
+                };
+                line(format!("{}  [{}]  {verdict}", f.path, f.format));
+                for x in &f.findings {
+                    line(format!(
+                        "  {:<8} {:<17} {}  ({})",
+                        x.severity, x.rule, x.message, x.location
+                    ));
+                }
+            }
+            line(format!(
+                "{} file(s), {} error(s); worst: {}; failing at {}: {}",
+                out.summary.files,
+                out.summary.errors,
+                max.map_or("none".to_owned(), |m| m.to_string()),
+                fail_on,
+                if failed { "FAIL" } else { "pass" }
+            ));
+        }
+    }
+    Ok(if errors > 0 {
+        ExitCode::from(2)
+    } else if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
