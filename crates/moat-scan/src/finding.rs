@@ -43,6 +43,9 @@ pub enum Rule {
     BrokenPickle,
     /// The simulation hit a resource limit (stack, memo, nesting); analysis stopped.
     ResourceLimit,
+    /// A header that lies about the data (sizes, offsets, counts): loaders crash or
+    /// misread it.
+    MalformedHeader,
 }
 
 impl Rule {
@@ -51,7 +54,7 @@ impl Rule {
         match self {
             Rule::DangerousGlobal | Rule::NestedPickle => Some("AML.T0011.000"),
             Rule::UnknownGlobal => Some("AML.T0010.003"),
-            Rule::BrokenPickle | Rule::ResourceLimit => None,
+            Rule::BrokenPickle | Rule::ResourceLimit | Rule::MalformedHeader => None,
         }
     }
 }

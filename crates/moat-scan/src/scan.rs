@@ -8,7 +8,7 @@ use std::io::{Read, Seek, SeekFrom};
 use serde::Serialize;
 
 use crate::finding::{Rule, Severity};
-use crate::formats::{numpy, pickle, zip};
+use crate::formats::{numpy, pickle, safetensors, zip};
 
 /// Largest raw pickle simulated (the simulation holds the bytes).
 pub const MAX_PICKLE: u64 = 1 << 30;
@@ -79,8 +79,8 @@ pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
             return report;
         }
     };
-    let mut head = [0u8; 8];
-    let n = r.by_ref().take(8).read(&mut head).unwrap_or(0);
+    let mut head = [0u8; 16];
+    let n = read_head(&mut r, &mut head);
     let head = head.get(..n).unwrap_or_default();
     let _ = r.seek(SeekFrom::Start(0));
     if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
@@ -93,6 +93,19 @@ pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
             return report;
         }
         scan_npy(&data, None, &mut report);
+    } else if let Some(header_len) = safetensors_header(head, len) {
+        report.format = "safetensors".into();
+        let mut header = Vec::new();
+        let _ = r.seek(SeekFrom::Start(8));
+        if let Err(e) = zip::read_capped(&mut r, header_len, &mut header) {
+            report.error = Some(e.to_string());
+            return report;
+        }
+        report.findings.extend(
+            safetensors::check(len, &header)
+                .iter()
+                .map(|f| located(f, None)),
+        );
     } else if looks_like_pickle(head) {
         report.format = "pickle".into();
         if len > MAX_PICKLE {
@@ -117,6 +130,24 @@ pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
             .extend(p.findings.iter().map(|f| located(f, None)));
     }
     report
+}
+
+fn read_head<R: Read>(r: &mut R, buf: &mut [u8]) -> usize {
+    let mut n = 0;
+    while let Some(rest) = buf.get_mut(n..).filter(|b| !b.is_empty()) {
+        match r.read(rest) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    n
+}
+
+/// A safetensors file: an 8-byte header length that fits the file, then `{`.
+fn safetensors_header(head: &[u8], len: u64) -> Option<u64> {
+    let n = u64::from_le_bytes(head.get(..8)?.try_into().ok()?);
+    ((2..=safetensors::MAX_HEADER).contains(&n) && n + 8 <= len && head.get(8) == Some(&b'{'))
+        .then_some(n)
 }
 
 fn scan_npy(data: &[u8], member: Option<&str>, report: &mut FileReport) {

@@ -2,4 +2,5 @@
 
 pub(crate) mod numpy;
 pub(crate) mod pickle;
+pub(crate) mod safetensors;
 pub(crate) mod zip;

@@ -124,6 +124,29 @@ def npy_object(obj):
 write("object_array.npy", npy_object(Payload()), {"worst": "critical", "rules": ["dangerous-global"], "global": f"{os.system.__module__}.system"})
 write("benign_object_array.npy", npy_object({"a": 1}), {"worst": None, "rules": []})
 
+# safetensors, written by hand from the format: an honest file, and one whose header lies.
+import struct
+
+
+def safetensors(header, data):
+    h = json.dumps(header).encode()
+    return struct.pack("<Q", len(h)) + h + data
+
+
+write(
+    "good.safetensors",
+    safetensors({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}, "__metadata__": {"format": "pt"}}, bytes(16)),
+    {"worst": None, "rules": []},
+)
+write(
+    "overlapping.safetensors",
+    safetensors(
+        {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}},
+        bytes(12),
+    ),
+    {"worst": "high", "rules": ["malformed-header"]},
+)
+
 with open(os.path.join(HERE, "expected.json"), "w") as f:
     json.dump(fixtures, f, indent=2, sort_keys=True)
     f.write("\n")
