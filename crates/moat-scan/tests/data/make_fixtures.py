@@ -124,6 +124,47 @@ def npy_object(obj):
 write("object_array.npy", npy_object(Payload()), {"worst": "critical", "rules": ["dangerous-global"], "global": f"{os.system.__module__}.system"})
 write("benign_object_array.npy", npy_object({"a": 1}), {"worst": None, "rules": []})
 
+# Published bypasses of other scanners.
+# CVE-2025-1716: pip.main, missing from a deny list.
+write(
+    "cve_2025_1716_pip_main.pkl",
+    b"\x80\x02cpip\nmain\n]q\x00(X\x07\x00\x00\x00installX\x06\x00\x00\x00--helpe\x85R.",
+    {"worst": "critical", "rules": ["dangerous-global"], "global": "pip.main"},
+)
+# CVE-2025-1889: a pickle in an archive member without a pickle extension.
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("archive/data.pkl", pickle.dumps(state, protocol=2))
+    z.writestr("archive/extra/config.p", pickle.dumps(Payload(), protocol=2))
+write(
+    "cve_2025_1889_hidden_member.pt",
+    buf.getvalue(),
+    {"worst": "critical", "rules": ["dangerous-global"], "global": f"{os.system.__module__}.system"},
+)
+# CVE-2025-1944: the local header names the member differently from the central
+# directory; Python's zipfile refuses the archive, PyTorch reads it.
+evil = bytearray(torch_zip(pickle.dumps(Payload(), protocol=2)))
+at = evil.find(b"archive/data.pkl")  # the first occurrence is the local header's
+evil[at : at + 16] = b"archive/data.pkX"
+write(
+    "cve_2025_1944_name_mismatch.pt",
+    bytes(evil),
+    {"worst": "critical", "rules": ["dangerous-global", "broken-pickle"], "global": f"{os.system.__module__}.system"},
+)
+# CVE-2025-1945: general-purpose flag bits (here "encrypted") set on every member;
+# Python's zipfile refuses, PyTorch ignores them.
+evil = bytearray(torch_zip(pickle.dumps(Payload(), protocol=2)))
+for sig, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+    i = evil.find(sig)
+    while i != -1:
+        evil[i + flag_at] |= 0x01
+        i = evil.find(sig, i + 4)
+write(
+    "cve_2025_1945_flag_bits.pt",
+    bytes(evil),
+    {"worst": "critical", "rules": ["dangerous-global"], "global": f"{os.system.__module__}.system"},
+)
+
 # safetensors, written by hand from the format: an honest file, and one whose header lies.
 import struct
 
