@@ -46,13 +46,17 @@ pub enum Rule {
     /// A header that lies about the data (sizes, offsets, counts): loaders crash or
     /// misread it.
     MalformedHeader,
+    /// A template the loader renders (a GGUF chat template) reaches Python internals.
+    TemplateInjection,
 }
 
 impl Rule {
     /// MITRE ATLAS technique where one fits: code that runs when the model is loaded.
     pub fn atlas(self) -> Option<&'static str> {
         match self {
-            Rule::DangerousGlobal | Rule::NestedPickle => Some("AML.T0011.000"),
+            Rule::DangerousGlobal | Rule::NestedPickle | Rule::TemplateInjection => {
+                Some("AML.T0011.000")
+            }
             Rule::UnknownGlobal => Some("AML.T0010.003"),
             Rule::BrokenPickle | Rule::ResourceLimit | Rule::MalformedHeader => None,
         }

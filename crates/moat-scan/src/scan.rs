@@ -8,7 +8,7 @@ use std::io::{Read, Seek, SeekFrom};
 use serde::Serialize;
 
 use crate::finding::{Rule, Severity};
-use crate::formats::{numpy, pickle, safetensors, zip};
+use crate::formats::{gguf, numpy, pickle, safetensors, zip};
 
 /// Largest raw pickle simulated (the simulation holds the bytes).
 pub const MAX_PICKLE: u64 = 1 << 30;
@@ -93,6 +93,13 @@ pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
             return report;
         }
         scan_npy(&data, None, &mut report);
+    } else if head.starts_with(b"GGUF") {
+        report.format = "gguf".into();
+        let _ = r.seek(SeekFrom::Start(4));
+        let mut br = std::io::BufReader::new(&mut r);
+        report
+            .findings
+            .extend(gguf::check(&mut br, len).iter().map(|f| located(f, None)));
     } else if let Some(header_len) = safetensors_header(head, len) {
         report.format = "safetensors".into();
         let mut header = Vec::new();

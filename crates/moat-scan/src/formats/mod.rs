@@ -1,5 +1,6 @@
 //! One parser per artifact format.
 
+pub(crate) mod gguf;
 pub(crate) mod numpy;
 pub(crate) mod pickle;
 pub(crate) mod safetensors;

@@ -188,6 +188,27 @@ write(
     {"worst": "high", "rules": ["malformed-header"]},
 )
 
+# GGUF metadata with a chat template: an ordinary one, and one reaching Python internals
+# (the CVE-2024-34359 class), written by hand from the format (version 3).
+def gguf(kvs):
+    out = b"GGUF" + struct.pack("<IQQ", 3, 0, len(kvs))
+    for k, v in kvs:
+        kb, vb = k.encode(), v.encode()
+        out += struct.pack("<Q", len(kb)) + kb + struct.pack("<IQ", 8, len(vb)) + vb
+    return out
+
+
+write(
+    "chat_template_ok.gguf",
+    gguf([("general.architecture", "llama"), ("tokenizer.chat_template", "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}")]),
+    {"worst": None, "rules": []},
+)
+write(
+    "cve_2024_34359_chat_template.gguf",
+    gguf([("tokenizer.chat_template", "{{ ().__class__.__base__.__subclasses__()[140].__init__.__globals__['popen']('echo moat-fixture').read() }}")]),
+    {"worst": "critical", "rules": ["template-injection"]},
+)
+
 with open(os.path.join(HERE, "expected.json"), "w") as f:
     json.dump(fixtures, f, indent=2, sort_keys=True)
     f.write("\n")
