@@ -51,6 +51,19 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// What the rule means, in one line (SARIF rule descriptions, docs).
+    pub fn description(self) -> &'static str {
+        match self {
+            Rule::DangerousGlobal => "The artifact imports or calls a callable that runs code, touches files, processes or the network when it is loaded.",
+            Rule::UnknownGlobal => "The artifact imports a global that is neither a known-safe constructor nor known-dangerous: review it.",
+            Rule::NestedPickle => "The artifact hands bytes to another deserialiser; those bytes were scanned as a pickle too.",
+            Rule::BrokenPickle => "The artifact or its container is truncated or malformed; what a loader runs before the break was analysed.",
+            Rule::ResourceLimit => "The artifact exceeds a bound of the scanner (a zip bomb, an endless stack); the rest was not examined.",
+            Rule::MalformedHeader => "A header lies about the data (sizes, offsets, counts): loaders crash on it or misread it.",
+            Rule::TemplateInjection => "A template the loader renders reaches Python internals: rendering it can run code.",
+        }
+    }
+
     /// MITRE ATLAS technique where one fits: code that runs when the model is loaded.
     pub fn atlas(self) -> Option<&'static str> {
         match self {

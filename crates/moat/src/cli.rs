@@ -108,6 +108,8 @@ pub(crate) struct ServeArgs {
 pub(crate) enum ScanFormat {
     Table,
     Json,
+    /// SARIF 2.1.0, for code-scanning UIs.
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, PartialOrd, Ord)]

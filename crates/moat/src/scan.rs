@@ -93,6 +93,64 @@ fn scan_one(path: &Path) -> FileOut {
     out
 }
 
+/// SARIF 2.1.0: one run, the rules that fired, one result per finding. The byte
+/// offset is a region of the file for a raw file; for an archive member it stays in the
+/// result's `properties.location` (SARIF regions cannot point inside a member).
+fn sarif(out: &Out) -> serde_json::Value {
+    use serde_json::json;
+    let mut rules: Vec<moat_scan::Rule> = out
+        .files
+        .iter()
+        .flat_map(|f| f.findings.iter().map(|x| x.rule))
+        .collect();
+    rules.sort_by_key(|r| r.to_string());
+    rules.dedup();
+    let level = |s: Severity| match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    };
+    let results: Vec<serde_json::Value> = out
+        .files
+        .iter()
+        .flat_map(|f| {
+            f.findings.iter().map(move |x| {
+                let mut physical = json!({ "artifactLocation": { "uri": f.path } });
+                if let Some(offset) = x.location.strip_prefix("byte ").and_then(|o| o.parse::<u64>().ok()) {
+                    physical["region"] = json!({ "byteOffset": offset });
+                }
+                json!({
+                    "ruleId": x.rule.to_string(),
+                    "level": level(x.severity),
+                    "message": { "text": x.message },
+                    "locations": [{ "physicalLocation": physical }],
+                    "properties": { "severity": x.severity, "location": x.location, "technique": x.technique },
+                })
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "moat",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules.iter().map(|r| json!({
+                    "id": r.to_string(),
+                    "shortDescription": { "text": r.description() },
+                    "properties": { "technique": r.atlas() },
+                })).collect::<Vec<_>>(),
+            }},
+            "artifacts": out.files.iter().map(|f| json!({
+                "location": { "uri": f.path },
+                "hashes": f.sha256.as_ref().map(|h| json!({ "sha-256": h })),
+            })).collect::<Vec<_>>(),
+            "results": results,
+        }],
+    })
+}
+
 pub(crate) fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     let fail_on = severity(a.fail_on);
     let mut paths = Vec::new();
@@ -134,6 +192,7 @@ pub(crate) fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     };
     match a.format {
         ScanFormat::Json => output::json(&out)?,
+        ScanFormat::Sarif => output::json(&sarif(&out))?,
         ScanFormat::Table => {
             for f in &out.files {
                 let verdict = match (&f.error, f.findings.iter().map(|x| x.severity).max()) {

@@ -580,6 +580,27 @@ fn scan_contract_and_exit_codes() {
         .unwrap()
         .contains("posix.system"));
     assert_eq!(v["summary"]["max_severity"], "critical");
+    // SARIF 2.1.0 for code-scanning UIs.
+    let sarif = m.run(&[
+        "scan",
+        "--format",
+        "sarif",
+        &format!("{data}/os_system_p2.pkl"),
+    ]);
+    assert_eq!(sarif.code, 1);
+    let s: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
+    assert_eq!(s["version"], "2.1.0");
+    let result = &s["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "dangerous-global");
+    assert_eq!(result["level"], "error");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["byteOffset"],
+        2
+    );
+    assert_eq!(
+        s["runs"][0]["tool"]["driver"]["rules"][0]["id"],
+        "dangerous-global"
+    );
     // A medium finding fails only when asked to.
     let medium = format!("{data}/main_class_p4.pkl");
     assert_eq!(m.run(&["scan", &medium]).code, 0);
