@@ -8,7 +8,7 @@ use std::io::{Read, Seek, SeekFrom};
 use serde::Serialize;
 
 use crate::finding::{Rule, Severity};
-use crate::formats::{gguf, numpy, pickle, safetensors, zip};
+use crate::formats::{gguf, keras, numpy, pickle, safetensors, zip};
 
 /// Largest raw pickle simulated (the simulation holds the bytes).
 pub const MAX_PICKLE: u64 = 1 << 30;
@@ -33,7 +33,7 @@ pub struct Located {
 /// The scan of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileReport {
-    /// `pickle`, `pytorch-zip`, `zip`, `numpy`, `unknown`.
+    /// `pickle`, `pytorch-zip`, `keras`, `zip`, `numpy`, `safetensors`, `gguf`, `unknown`.
     pub format: String,
     pub findings: Vec<Located>,
     /// Set when the file could not be read at all (I/O).
@@ -202,6 +202,30 @@ fn scan_zip<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) {
         .any(|m| m.name.ends_with("/data.pkl") || m.name == "data.pkl")
     {
         report.format = "pytorch-zip".into();
+    }
+    // Keras v3: config.json at the root, beside metadata.json or the weights.
+    let keras_config = members.iter().find(|m| m.name == "config.json");
+    let keras = keras_config.is_some()
+        && members
+            .iter()
+            .any(|m| m.name == "metadata.json" || m.name.starts_with("model.weights"));
+    if let (true, Some(cfg)) = (keras, keras_config) {
+        report.format = "keras".into();
+        match zip::read_member(r, cfg, MAX_MEMBER) {
+            Ok((data, _)) => report
+                .findings
+                .extend(keras::check_config(&data).iter().map(|f| Located {
+                    location: "config.json".into(),
+                    ..located(f, Some("config.json"))
+                })),
+            Err(_) => report.findings.push(Located {
+                severity: Severity::Medium,
+                rule: Rule::BrokenPickle,
+                message: "the Keras config.json cannot be read".into(),
+                location: "config.json".into(),
+                technique: None,
+            }),
+        }
     }
     let mut seen = std::collections::HashSet::new();
     for m in &members {

@@ -209,6 +209,39 @@ write(
     {"worst": "critical", "rules": ["template-injection"]},
 )
 
+# Keras v3 .keras files (zips of config.json, metadata.json and weights), written by
+# hand: an ordinary model, one with a Lambda layer carrying marshalled bytecode (the
+# CVE-2024-3660 class), one with a custom object.
+import base64
+import marshal
+
+
+def keras_file(layers):
+    config = {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {"name": "sequential", "layers": layers},
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("config.json", json.dumps(config))
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.6.0"}))
+        z.writestr("model.weights.h5", b"\x89HDF\r\n\x1a\n")
+    return buf.getvalue()
+
+
+dense = {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 4}}
+code = base64.b64encode(marshal.dumps((lambda x: print("moat-fixture") or x).__code__)).decode()
+lam = {
+    "module": "keras.layers",
+    "class_name": "Lambda",
+    "config": {"name": "lambda", "function": {"class_name": "__lambda__", "config": {"code": code, "defaults": None, "closure": None}}},
+}
+custom = {"module": "acme_layers", "class_name": "FancyAttention", "config": {"name": "fancy"}}
+write("ordinary.keras", keras_file([dense]), {"worst": None, "rules": []})
+write("lambda_bytecode.keras", keras_file([dense, lam]), {"worst": "critical", "rules": ["dangerous-global"]})
+write("custom_object.keras", keras_file([dense, custom]), {"worst": "medium", "rules": ["unknown-global"]})
+
 with open(os.path.join(HERE, "expected.json"), "w") as f:
     json.dump(fixtures, f, indent=2, sort_keys=True)
     f.write("\n")

@@ -14,7 +14,7 @@ fn fixtures_get_exactly_the_expected_findings() {
         serde_json::from_str(&std::fs::read_to_string(format!("{dir}/expected.json")).unwrap())
             .unwrap();
     let fixtures = expected.as_object().unwrap();
-    assert!(fixtures.len() >= 30);
+    assert!(fixtures.len() >= 33);
     for (file, want) in fixtures {
         let r = scan_file(std::fs::File::open(format!("{dir}/{file}")).unwrap());
         assert!(r.error.is_none(), "{file}: {:?}", r.error);

@@ -1,0 +1,124 @@
+//! Keras v3 `.keras` files: a zip with `config.json` (the model's architecture),
+//! `metadata.json` and the weights. Loading rebuilds every object the config names:
+//! `module` + `class_name` pairs are imported, and `Lambda` layers carry Python
+//! functions (marshalled bytecode under `function.config.code`) that run when the
+//! model is loaded without safe mode, or called.
+//!
+//! Findings: a `Lambda` layer (high; critical with bytecode), an object from a module
+//! on the deny list (critical), an object from outside Keras and TensorFlow (a custom
+//! object: medium, for review).
+
+use serde_json::Value;
+
+use crate::checks::globals::{judge, Judgement};
+use crate::finding::{Finding, Rule, Severity};
+
+/// Modules whose objects a Keras model may name without review.
+const KERAS_MODULES: &[&str] = &[
+    "keras",
+    "tensorflow",
+    "tf_keras",
+    "keras_nlp",
+    "keras_cv",
+    "keras_hub",
+];
+
+fn trusted(module: &str) -> bool {
+    let top = module.split('.').next().unwrap_or(module);
+    KERAS_MODULES.contains(&top)
+}
+
+fn walk(v: &Value, path: &str, out: &mut Vec<Finding>) {
+    match v {
+        Value::Object(map) => {
+            let class = map.get("class_name").and_then(Value::as_str);
+            let module = map.get("module").and_then(Value::as_str);
+            let name = map
+                .get("config")
+                .and_then(|c| c.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or(path);
+            if class == Some("Lambda") {
+                let code = map
+                    .get("config")
+                    .and_then(|c| c.get("function"))
+                    .is_some_and(|f| f.to_string().contains("\"code\""));
+                out.push(Finding {
+                    severity: if code { Severity::Critical } else { Severity::High },
+                    rule: Rule::DangerousGlobal,
+                    message: format!(
+                        "Lambda layer `{name}` carries a Python function{}: it runs when the model is loaded without safe mode, or called",
+                        if code { " as marshalled bytecode" } else { "" }
+                    ),
+                    offset: 0,
+                });
+            }
+            if let (Some(module), Some(class)) = (module, class) {
+                match judge(module, class) {
+                    Judgement::Dangerous(sev, why) | Judgement::Deserializer(sev, why) => out.push(Finding {
+                        severity: sev,
+                        rule: Rule::DangerousGlobal,
+                        message: format!("`{name}` is built from `{module}.{class}`, which {why}"),
+                        offset: 0,
+                    }),
+                    _ if !trusted(module) => out.push(Finding {
+                        severity: Severity::Medium,
+                        rule: Rule::UnknownGlobal,
+                        message: format!(
+                            "`{name}` is a custom object from `{module}.{class}`: loading imports that module; review it"
+                        ),
+                        offset: 0,
+                    }),
+                    _ => {}
+                }
+            }
+            for (k, child) in map {
+                walk(child, k, out);
+            }
+        }
+        Value::Array(items) => {
+            for child in items {
+                walk(child, path, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Checks a Keras `config.json`.
+pub(crate) fn check_config(config: &[u8]) -> Vec<Finding> {
+    match serde_json::from_slice::<Value>(config) {
+        Ok(v) => {
+            let mut out = Vec::new();
+            walk(&v, "model", &mut out);
+            out
+        }
+        Err(e) => vec![Finding {
+            severity: Severity::Medium,
+            rule: Rule::MalformedHeader,
+            message: format!(
+                "the Keras config is not valid JSON ({e}): Keras will refuse the file"
+            ),
+            offset: 0,
+        }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_and_custom_objects() {
+        let ok = br#"{"module":"keras","class_name":"Sequential","config":{"name":"s","layers":[{"module":"keras.layers","class_name":"Dense","config":{"name":"d"}}]}}"#;
+        assert!(check_config(ok).is_empty());
+        let lambda = br#"{"module":"keras","class_name":"Sequential","config":{"layers":[{"module":"keras.layers","class_name":"Lambda","config":{"name":"l","function":{"class_name":"__lambda__","config":{"code":"4wEAAAAA"}}}}]}}"#;
+        let f = check_config(lambda);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Critical);
+        let custom = br#"{"module":"my_pkg.layers","class_name":"Fancy","config":{"name":"f"}}"#;
+        assert_eq!(check_config(custom)[0].rule, Rule::UnknownGlobal);
+        let evil = br#"{"module":"os","class_name":"system","config":{"name":"x"}}"#;
+        assert_eq!(check_config(evil)[0].severity, Severity::Critical);
+    }
+}
