@@ -215,6 +215,10 @@ pub(crate) struct ModelRegister {
     /// AI system (use case) it belongs to.
     #[arg(long)]
     pub system: Option<String>,
+    /// Register even though the scanner finds critical problems; the reason is kept in
+    /// the scan evidence and the audit log.
+    #[arg(long, value_name = "REASON")]
+    pub accept_risk: Option<String>,
     #[command(flatten)]
     pub out: JsonFlag,
 }

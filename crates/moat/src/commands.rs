@@ -284,6 +284,26 @@ async fn dispatch(
     match cmd {
         Command::Model(ModelCmd::Register(a)) => {
             let artifacts = crate::files::artifacts(&a.artifacts)?;
+            // Every artifact is scanned before registration; critical findings refuse
+            // the version unless the risk is accepted, with a reason, on the record.
+            let scan = crate::scan::scan_artifacts(&artifacts);
+            let critical: Vec<&str> = scan
+                .iter()
+                .filter(|(_, r)| {
+                    r.findings
+                        .iter()
+                        .any(|f| f.severity == moat_scan::Severity::Critical)
+                })
+                .map(|(p, _)| p.as_str())
+                .collect();
+            if let (Some(first), None) = (critical.first(), &a.accept_risk) {
+                anyhow::bail!(
+                    "`{first}` has critical scanner findings (see `moat scan {first}`): not registered; \
+                     to register anyway, pass --accept-risk \"REASON\" (kept in the evidence and the audit log)"
+                );
+            }
+            let evidence =
+                crate::scan::scan_evidence(&a.name, &a.version, &scan, a.accept_risk.as_deref());
             let m = app
                 .register_model(
                     cx,
@@ -300,6 +320,7 @@ async fn dispatch(
                     },
                 )
                 .await?;
+            let ev = app.add_evidence(cx, evidence).await?;
             if a.out.json {
                 output::json(&m)?;
             } else {
@@ -307,6 +328,7 @@ async fn dispatch(
                     "Registered model {}@{} ({})",
                     m.name, m.version, m.digest
                 ));
+                line(format!("  scan: {} ({})", ev.verdict, ev.summary));
                 for art in &m.artifacts {
                     line(format!(
                         "  {}  {}  {} bytes",

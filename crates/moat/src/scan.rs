@@ -151,6 +151,71 @@ fn sarif(out: &Out) -> serde_json::Value {
     })
 }
 
+/// Scans registered artifacts (already hashed) for `moat model register`.
+pub(crate) fn scan_artifacts(
+    artifacts: &[moat_domain::Artifact],
+) -> Vec<(String, moat_scan::FileReport)> {
+    artifacts
+        .iter()
+        .map(|a| {
+            let report = match std::fs::File::open(&a.path) {
+                Ok(f) => moat_scan::scan_file(std::io::BufReader::new(f)),
+                Err(e) => moat_scan::FileReport {
+                    format: "unknown".into(),
+                    findings: Vec::new(),
+                    error: Some(e.to_string()),
+                },
+            };
+            (a.path.clone(), report)
+        })
+        .collect()
+}
+
+/// The scan result as evidence of the model version: fail on critical, warn on high or
+/// medium, pass otherwise; an accepted risk is part of the report and the summary.
+pub(crate) fn scan_evidence(
+    name: &str,
+    version: &str,
+    scan: &[(String, moat_scan::FileReport)],
+    accepted: Option<&str>,
+) -> moat_domain::NewEvidence {
+    use moat_domain::{EvidenceKind, Verdict};
+    let worst = scan
+        .iter()
+        .flat_map(|(_, r)| &r.findings)
+        .map(|f| f.severity)
+        .max();
+    let count: usize = scan.iter().map(|(_, r)| r.findings.len()).sum();
+    let verdict = match worst {
+        Some(Severity::Critical) => Verdict::Fail,
+        Some(Severity::High | Severity::Medium) => Verdict::Warn,
+        _ => Verdict::Pass,
+    };
+    let mut summary = match worst {
+        Some(w) => format!(
+            "{count} finding(s) in {} artifact(s), worst {w}",
+            scan.len()
+        ),
+        None => format!("no findings in {} artifact(s)", scan.len()),
+    };
+    if let Some(reason) = accepted.filter(|_| verdict == Verdict::Fail) {
+        summary.push_str(&format!("; risk accepted: {reason}"));
+    }
+    moat_domain::NewEvidence {
+        subject_kind: "model".into(),
+        name: name.to_owned(),
+        version: version.to_owned(),
+        kind: EvidenceKind::Scan,
+        verdict,
+        summary,
+        report: serde_json::json!({
+            "scanner": "moat-scan",
+            "accepted_risk": accepted,
+            "files": scan.iter().map(|(p, r)| serde_json::json!({ "path": p, "report": r })).collect::<Vec<_>>(),
+        }),
+    }
+}
+
 pub(crate) fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     let fail_on = severity(a.fail_on);
     let mut paths = Vec::new();

@@ -609,3 +609,59 @@ fn scan_contract_and_exit_codes() {
     assert_eq!(m.run(&["scan", data]).code, 1);
     assert_eq!(m.run(&["scan", "/nonexistent/model.pt"]).code, 2);
 }
+
+/// `moat model register` scans its artifacts: critical findings refuse the version
+/// unless the risk is accepted, and the scan is kept as evidence either way.
+#[test]
+fn register_scans_artifacts() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../moat-scan/tests/data");
+    let m = Moat::new();
+    m.ok(&["init"]);
+    let reg = |version: &str, file: &str, extra: &[&str]| {
+        let mut args = vec![
+            "model",
+            "register",
+            "m",
+            "--version",
+            version,
+            "--artifact",
+            file,
+            "--owner",
+            "o",
+            "--tier",
+            "limited",
+            "--sensitivity",
+            "internal",
+        ];
+        args.extend_from_slice(extra);
+        m.run(&args)
+    };
+    let clean = reg("1", &format!("{data}/benign_state_dict.pt"), &[]);
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    assert!(clean.stdout.contains("scan: pass"), "{}", clean.stdout);
+    let bad = format!("{data}/malicious_checkpoint.bin");
+    let refused = reg("2", &bad, &[]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("critical scanner findings"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        m.run(&["model", "show", "m@2"]).code != 0,
+        "nothing was registered"
+    );
+    let accepted = reg("2", &bad, &["--accept-risk", "quarantined research copy"]);
+    assert_eq!(accepted.code, 0, "{}", accepted.stderr);
+    let ev = m.json(&["evidence", "list", "m@2", "--json"]);
+    assert_eq!(ev[0]["kind"], "scan");
+    assert_eq!(ev[0]["verdict"], "fail");
+    assert!(ev[0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("risk accepted: quarantined research copy"));
+    assert_eq!(
+        ev[0]["report"]["files"][0]["report"]["format"],
+        "pytorch-zip"
+    );
+}
