@@ -53,6 +53,17 @@ fn located(f: &crate::Finding, member: Option<&str>) -> Located {
     }
 }
 
+/// A finding about the file or its container (no ATLAS technique).
+fn note(severity: Severity, rule: Rule, message: String, location: String) -> Located {
+    Located {
+        severity,
+        rule,
+        message,
+        location,
+        technique: None,
+    }
+}
+
 fn looks_like_pickle(head: &[u8]) -> bool {
     match head {
         [0x80, 2..=5, ..] => true,
@@ -116,15 +127,12 @@ pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
     } else if looks_like_pickle(head) {
         report.format = "pickle".into();
         if len > MAX_PICKLE {
-            report.findings.push(Located {
-                severity: Severity::Medium,
-                rule: Rule::ResourceLimit,
-                message: format!(
-                    "a pickle of {len} bytes: only the first {MAX_PICKLE} are examined"
-                ),
-                location: format!("byte {MAX_PICKLE}"),
-                technique: None,
-            });
+            report.findings.push(note(
+                Severity::Medium,
+                Rule::ResourceLimit,
+                format!("a pickle of {len} bytes: only the first {MAX_PICKLE} are examined"),
+                format!("byte {MAX_PICKLE}"),
+            ));
         }
         let mut data = Vec::new();
         if let Err(e) = zip::read_capped(&mut r, MAX_PICKLE, &mut data) {
@@ -171,13 +179,12 @@ fn scan_npy(data: &[u8], member: Option<&str>, report: &mut FileReport) {
             }));
         }
         Ok(None) => {}
-        Err(why) => report.findings.push(Located {
-            severity: Severity::Low,
-            rule: Rule::BrokenPickle,
-            message: format!("the .npy header is unreadable: {why}"),
-            location: member.unwrap_or("byte 0").to_owned(),
-            technique: None,
-        }),
+        Err(why) => report.findings.push(note(
+            Severity::Low,
+            Rule::BrokenPickle,
+            format!("the .npy header is unreadable: {why}"),
+            member.unwrap_or("byte 0").to_owned(),
+        )),
     }
 }
 
@@ -187,13 +194,12 @@ fn scan_zip<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) {
         Ok(m) => m,
         Err(why) => {
             // Unreadable to every loader: a finding, not a failure.
-            report.findings.push(Located {
-                severity: Severity::Medium,
-                rule: Rule::BrokenPickle,
-                message: format!("the archive cannot be read ({why}); no loader can use it as is"),
-                location: "byte 0".into(),
-                technique: None,
-            });
+            report.findings.push(note(
+                Severity::Medium,
+                Rule::BrokenPickle,
+                format!("the archive cannot be read ({why}); no loader can use it as is"),
+                "byte 0".into(),
+            ));
             return;
         }
     };
@@ -218,56 +224,47 @@ fn scan_zip<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) {
                     location: "config.json".into(),
                     ..located(f, Some("config.json"))
                 })),
-            Err(_) => report.findings.push(Located {
-                severity: Severity::Medium,
-                rule: Rule::BrokenPickle,
-                message: "the Keras config.json cannot be read".into(),
-                location: "config.json".into(),
-                technique: None,
-            }),
+            Err(_) => report.findings.push(note(
+                Severity::Medium,
+                Rule::BrokenPickle,
+                "the Keras config.json cannot be read".into(),
+                "config.json".into(),
+            )),
         }
     }
     let mut seen = std::collections::HashSet::new();
     for m in &members {
         if !seen.insert(m.name.clone()) {
-            report.findings.push(Located {
-                severity: Severity::Medium,
-                rule: Rule::BrokenPickle,
-                message: format!(
+            report.findings.push(note(
+                Severity::Medium,
+                Rule::BrokenPickle,
+                format!(
                     "the archive lists `{}` twice: loaders disagree on which copy they read",
                     m.name
                 ),
-                location: m.name.clone(),
-                technique: None,
-            });
+                m.name.clone(),
+            ));
         }
         let unpickled_by_loader = m.name.ends_with(".pkl") || m.name.ends_with(".pickle");
         if !(unpickled_by_loader || m.size <= SNIFF_MEMBER || m.name.ends_with(".npy")) {
             continue;
         }
         if m.size > 1000 * m.compressed.max(1) && m.size > SNIFF_MEMBER {
-            report.findings.push(Located {
-                severity: Severity::High,
-                rule: Rule::ResourceLimit,
-                message: format!(
+            report.findings.push(note(
+                Severity::High,
+                Rule::ResourceLimit,
+                format!(
                     "`{}` would inflate {} bytes from {}: a zip bomb",
                     m.name, m.size, m.compressed
                 ),
-                location: m.name.clone(),
-                technique: None,
-            });
+                m.name.clone(),
+            ));
             continue;
         }
         match zip::read_member(r, m, MAX_MEMBER) {
             Ok((data, renamed)) => {
                 if renamed {
-                    report.findings.push(Located {
-                        severity: Severity::Low,
-                        rule: Rule::BrokenPickle,
-                        message: format!("the local header of `{}` names another file than the directory: read as the directory says, as PyTorch does", m.name),
-                        location: m.name.clone(),
-                        technique: None,
-                    });
+                    report.findings.push(note(Severity::Low, Rule::BrokenPickle, format!("the local header of `{}` names another file than the directory: read as the directory says, as PyTorch does", m.name), m.name.clone()));
                 }
                 if data.starts_with(b"\x93NUMPY") {
                     scan_npy(&data, Some(&m.name), report);
@@ -280,27 +277,9 @@ fn scan_zip<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) {
                     }
                 }
             }
-            Err(zip::MemberError::TooLarge(n)) => report.findings.push(Located {
-                severity: Severity::High,
-                rule: Rule::ResourceLimit,
-                message: format!("`{}` inflates past {MAX_MEMBER} bytes (declared {n}): a zip bomb or an oversized pickle", m.name),
-                location: m.name.clone(),
-                technique: None,
-            }),
-            Err(zip::MemberError::Unsupported(method)) => report.findings.push(Located {
-                severity: Severity::Low,
-                rule: Rule::BrokenPickle,
-                message: format!("`{}` uses compression method {method}, which loaders do not read", m.name),
-                location: m.name.clone(),
-                technique: None,
-            }),
-            Err(zip::MemberError::Broken(why)) => report.findings.push(Located {
-                severity: Severity::Medium,
-                rule: Rule::BrokenPickle,
-                message: format!("`{}` cannot be read: {why}", m.name),
-                location: m.name.clone(),
-                technique: None,
-            }),
+            Err(zip::MemberError::TooLarge(n)) => report.findings.push(note(Severity::High, Rule::ResourceLimit, format!("`{}` inflates past {MAX_MEMBER} bytes (declared {n}): a zip bomb or an oversized pickle", m.name), m.name.clone())),
+            Err(zip::MemberError::Unsupported(method)) => report.findings.push(note(Severity::Low, Rule::BrokenPickle, format!("`{}` uses compression method {method}, which loaders do not read", m.name), m.name.clone())),
+            Err(zip::MemberError::Broken(why)) => report.findings.push(note(Severity::Medium, Rule::BrokenPickle, format!("`{}` cannot be read: {why}", m.name), m.name.clone())),
         }
     }
 }

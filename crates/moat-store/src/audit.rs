@@ -311,24 +311,6 @@ pub async fn list_checkpoints(c: &mut AnyConnection) -> Result<Vec<CheckpointRow
         .collect()
 }
 
-/// The largest tree size of a stored checkpoint, and when it was made.
-pub async fn last_checkpoint(c: &mut AnyConnection) -> Result<Option<CheckpointRow>> {
-    let r = sqlx::query(
-        "SELECT size, note, created_at FROM audit_checkpoints ORDER BY id DESC LIMIT 1",
-    )
-    .fetch_optional(c)
-    .await?;
-    r.as_ref()
-        .map(|r| {
-            Ok(CheckpointRow {
-                size: int(r, "size")? as u64,
-                note: text(r, "note")?,
-                created_at: text(r, "created_at")?,
-            })
-        })
-        .transpose()
-}
-
 /// One stored entry, borrowed, as [`Store::scan_audit`] hands it over.
 #[derive(Debug, Clone, Copy)]
 pub struct AuditRowRef<'a> {

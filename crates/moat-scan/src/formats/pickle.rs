@@ -265,6 +265,14 @@ impl Machine<'_> {
         V::Bytes(Rc::from(b))
     }
 
+    /// The arguments of a call: the items of a tuple, or the one value given.
+    fn call_args(args: V) -> Vec<V> {
+        match args {
+            V::Tuple(t) => t.to_vec(),
+            other => vec![other],
+        }
+    }
+
     fn tuple(items: Vec<V>) -> V {
         if items.len() > 16 {
             return V::Other;
@@ -656,10 +664,7 @@ impl Machine<'_> {
                 b'R' => {
                     let args = self.pop()?;
                     let callee = self.pop()?;
-                    let args = match args {
-                        V::Tuple(t) => t.to_vec(),
-                        other => vec![other],
-                    };
+                    let args = Self::call_args(args);
                     let v = self.call(callee, &args, offset)?;
                     self.push(v)?;
                 }
@@ -673,10 +678,7 @@ impl Machine<'_> {
                 0x81 => {
                     let args = self.pop()?;
                     let cls = self.pop()?;
-                    let args = match args {
-                        V::Tuple(t) => t.to_vec(),
-                        other => vec![other],
-                    };
+                    let args = Self::call_args(args);
                     let v = self.call(cls, &args, offset)?;
                     self.push(v)?;
                 }
@@ -684,10 +686,7 @@ impl Machine<'_> {
                     self.pop()?;
                     let args = self.pop()?;
                     let cls = self.pop()?;
-                    let args = match args {
-                        V::Tuple(t) => t.to_vec(),
-                        other => vec![other],
-                    };
+                    let args = Self::call_args(args);
                     let v = self.call(cls, &args, offset)?;
                     self.push(v)?;
                 }
