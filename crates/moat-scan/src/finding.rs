@@ -48,6 +48,14 @@ pub enum Rule {
     MalformedHeader,
     /// A template the loader renders (a GGUF chat template) reaches Python internals.
     TemplateInjection,
+    /// A graph operation that runs Python, reads or writes files, or lists the
+    /// filesystem when the model runs (TensorFlow `PyFunc`, `ReadFile`, `WriteFile`, …).
+    DangerousOperator,
+    /// A graph operator from a domain no standard runtime provides: native code from
+    /// outside the model must be loaded to run it.
+    CustomOperator,
+    /// A path inside the artifact leaves its folder (`..`, absolute, another drive).
+    PathTraversal,
 }
 
 impl Rule {
@@ -61,16 +69,21 @@ impl Rule {
             Rule::ResourceLimit => "The artifact exceeds a bound of the scanner (a zip bomb, an endless stack); the rest was not examined.",
             Rule::MalformedHeader => "A header lies about the data (sizes, offsets, counts): loaders crash on it or misread it.",
             Rule::TemplateInjection => "A template the loader renders reaches Python internals: rendering it can run code.",
+            Rule::DangerousOperator => "The model's graph runs Python, reads or writes files, or lists the filesystem when it runs.",
+            Rule::CustomOperator => "The model needs an operator no standard runtime provides: native code from outside the model runs with it.",
+            Rule::PathTraversal => "A path inside the artifact leaves its folder: loading or extracting it reads or writes files elsewhere.",
         }
     }
 
     /// MITRE ATLAS technique where one fits: code that runs when the model is loaded.
     pub fn atlas(self) -> Option<&'static str> {
         match self {
-            Rule::DangerousGlobal | Rule::NestedPickle | Rule::TemplateInjection => {
-                Some("AML.T0011.000")
-            }
-            Rule::UnknownGlobal => Some("AML.T0010.003"),
+            Rule::DangerousGlobal
+            | Rule::NestedPickle
+            | Rule::TemplateInjection
+            | Rule::DangerousOperator
+            | Rule::PathTraversal => Some("AML.T0011.000"),
+            Rule::UnknownGlobal | Rule::CustomOperator => Some("AML.T0010.003"),
             Rule::BrokenPickle | Rule::ResourceLimit | Rule::MalformedHeader => None,
         }
     }

@@ -8,7 +8,7 @@ use std::io::{Read, Seek, SeekFrom};
 use serde::Serialize;
 
 use crate::finding::{Rule, Severity};
-use crate::formats::{gguf, keras, numpy, pickle, safetensors, zip};
+use crate::formats::{gguf, keras, numpy, onnx, pickle, protobuf, safetensors, savedmodel, zip};
 
 /// Largest raw pickle simulated (the simulation holds the bytes).
 pub const MAX_PICKLE: u64 = 1 << 30;
@@ -33,7 +33,8 @@ pub struct Located {
 /// The scan of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileReport {
-    /// `pickle`, `pytorch-zip`, `keras`, `zip`, `numpy`, `safetensors`, `gguf`, `unknown`.
+    /// `pickle`, `pytorch-legacy`, `pytorch-zip`, `keras`, `keras-h5`, `zip`, `numpy`,
+    /// `safetensors`, `gguf`, `onnx`, `tensorflow-savedmodel`, `unknown`.
     pub format: String,
     pub findings: Vec<Located>,
     /// Set when the file could not be read at all (I/O).
@@ -124,8 +125,14 @@ pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
                 .iter()
                 .map(|f| located(f, None)),
         );
+    } else if matches!(head.first(), Some(0x08 | 0x12)) && scan_graph(&mut r, len, &mut report) {
+        // An ONNX model or a TensorFlow SavedModel.
     } else if looks_like_pickle(head) {
-        report.format = "pickle".into();
+        report.format = if head.starts_with(pickle::LEGACY_TORCH_MAGIC) {
+            "pytorch-legacy".into()
+        } else {
+            "pickle".into()
+        };
         if len > MAX_PICKLE {
             report.findings.push(note(
                 Severity::Medium,
@@ -145,6 +152,26 @@ pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
             .extend(p.findings.iter().map(|f| located(f, None)));
     }
     report
+}
+
+/// Scans a protobuf graph format when the file is one; false when it is neither.
+fn scan_graph<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) -> bool {
+    let mut w = protobuf::Wire::new(&mut *r, len);
+    let findings = if onnx::sniff(&mut w) {
+        report.format = "onnx".into();
+        onnx::check(&mut w)
+    } else if savedmodel::sniff(&mut w) {
+        report.format = "tensorflow-savedmodel".into();
+        savedmodel::check(&mut w)
+    } else {
+        drop(w);
+        let _ = r.seek(SeekFrom::Start(0));
+        return false;
+    };
+    report
+        .findings
+        .extend(findings.iter().map(|f| located(f, None)));
+    true
 }
 
 fn read_head<R: Read>(r: &mut R, buf: &mut [u8]) -> usize {
@@ -241,6 +268,17 @@ fn scan_zip<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) {
                 format!(
                     "the archive lists `{}` twice: loaders disagree on which copy they read",
                     m.name
+                ),
+                m.name.clone(),
+            ));
+        }
+        if let Some(why) = onnx::escapes(&m.name) {
+            report.findings.push(note(
+                Severity::Medium,
+                Rule::PathTraversal,
+                format!(
+                    "the member name `{}` ({why}) leads outside the archive's folder: extracting it writes elsewhere",
+                    m.name.escape_debug()
                 ),
                 m.name.clone(),
             ));

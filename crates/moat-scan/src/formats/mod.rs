@@ -3,6 +3,9 @@
 pub(crate) mod gguf;
 pub(crate) mod keras;
 pub(crate) mod numpy;
+pub(crate) mod onnx;
 pub(crate) mod pickle;
+pub(crate) mod protobuf;
 pub(crate) mod safetensors;
+pub(crate) mod savedmodel;
 pub(crate) mod zip;

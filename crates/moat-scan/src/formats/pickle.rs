@@ -116,6 +116,10 @@ pub fn scan_pickle(data: &[u8]) -> PickleReport {
     scan_with(data, Limits::default(), 0, 0)
 }
 
+/// The first pickle of a legacy PyTorch file: the magic number `0x1950a86a20f9469cfc6c`.
+pub(crate) const LEGACY_TORCH_MAGIC: &[u8] =
+    b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.";
+
 pub(crate) fn scan_with(data: &[u8], limits: Limits, depth: usize, base: u64) -> PickleReport {
     let mut m = Machine {
         data,
@@ -129,12 +133,20 @@ pub(crate) fn scan_with(data: &[u8], limits: Limits, depth: usize, base: u64) ->
         kept: 0,
         report: PickleReport::default(),
     };
+    // A legacy (pre-zip) PyTorch file holds five pickles (magic number, protocol,
+    // system info, the object, the storage keys) and then raw storage bytes.
+    let legacy = data.starts_with(LEGACY_TORCH_MAGIC);
+    let mut pickles = 0;
     loop {
         match m.run() {
             Ok(()) => {
                 m.report.complete = true;
+                pickles += 1;
                 // Another pickle may follow (legacy PyTorch files hold several).
-                if m.data.get(m.pos) == Some(&0x80) && m.data.len() > m.pos + 2 {
+                if m.data.get(m.pos) == Some(&0x80)
+                    && m.data.len() > m.pos + 2
+                    && !(legacy && pickles >= 5)
+                {
                     m.stack.clear();
                     m.memo.clear();
                     continue;

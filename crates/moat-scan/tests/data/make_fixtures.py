@@ -91,6 +91,20 @@ write("main_class_p4.pkl", pickle.dumps(Model(), protocol=4), {"worst": "medium"
 import io
 import zipfile
 
+# Fixed timestamps, so that regenerating gives the same bytes.
+_writestr = zipfile.ZipFile.writestr
+
+
+def _fixed_writestr(self, name, data, compress_type=None):
+    if isinstance(name, str):
+        name = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+        name.compress_type = self.compression if compress_type is None else compress_type
+        name.external_attr = 0o600 << 16
+    return _writestr(self, name, data)
+
+
+zipfile.ZipFile.writestr = _fixed_writestr
+
 
 def torch_zip(pkl):
     buf = io.BytesIO()
@@ -241,6 +255,150 @@ custom = {"module": "acme_layers", "class_name": "FancyAttention", "config": {"n
 write("ordinary.keras", keras_file([dense]), {"worst": None, "rules": []})
 write("lambda_bytecode.keras", keras_file([dense, lam]), {"worst": "critical", "rules": ["dangerous-global"]})
 write("custom_object.keras", keras_file([dense, custom]), {"worst": "medium", "rules": ["unknown-global"]})
+
+# Legacy (pre-zip) PyTorch files: five pickles (magic number, protocol, system info,
+# the object, the storage keys), then raw storage bytes, as torch.save wrote before 1.6.
+def legacy_torch(obj):
+    out = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)
+    out += pickle.dumps(1001, protocol=2)
+    out += pickle.dumps({"protocol_version": 1001, "little_endian": True, "type_sizes": {"short": 2, "int": 4, "long": 4}}, protocol=2)
+    out += pickle.dumps(obj, protocol=2)
+    out += pickle.dumps(["0"], protocol=2)
+    # One storage: its element count, then its bytes (which may start like a pickle).
+    return out + struct.pack("<q", 4) + b"\x80\x02\xff\xff" + bytes(12)
+
+
+write("legacy_benign.pt", legacy_torch(state), {"worst": None, "rules": []})
+write(
+    "legacy_malicious.pt",
+    legacy_torch(Payload()),
+    {"worst": "critical", "rules": ["dangerous-global"], "global": f"{os.system.__module__}.system"},
+)
+
+# An archive member named to climb out of the folder it is extracted to.
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("archive/data.pkl", pickle.dumps(state, protocol=2))
+    z.writestr("../../outside.txt", b"moat-fixture")
+write("traversal_member.pt", buf.getvalue(), {"worst": "medium", "rules": ["path-traversal"]})
+
+
+# Protobuf graph formats, encoded by hand from their .proto definitions (no onnx or
+# tensorflow needed): field numbers as in onnx.proto3 and tensorflow's
+# saved_model.proto, meta_graph.proto, graph.proto, node_def.proto, function.proto.
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def pb_int(field, n):
+    return varint(field << 3) + varint(n)
+
+
+def pb_bytes(field, data):
+    if isinstance(data, str):
+        data = data.encode()
+    return varint(field << 3 | 2) + varint(len(data)) + data
+
+
+def onnx_model(nodes, initializers=(), opsets=(("", 17),)):
+    graph = b"".join(pb_bytes(1, n) for n in nodes) + pb_bytes(2, "g")
+    graph += b"".join(pb_bytes(5, t) for t in initializers)
+    graph += pb_bytes(11, pb_bytes(1, "x")) + pb_bytes(12, pb_bytes(1, "y"))
+    model = pb_int(1, 9) + pb_bytes(2, "moat-fixtures") + pb_bytes(7, graph)
+    model += b"".join(pb_bytes(8, pb_bytes(1, d) + pb_int(2, v)) for d, v in opsets)
+    return model
+
+
+def onnx_node(op, inputs, outputs, domain="", attrs=b""):
+    n = b"".join(pb_bytes(1, i) for i in inputs) + b"".join(pb_bytes(2, o) for o in outputs)
+    n += pb_bytes(3, op.lower()) + pb_bytes(4, op) + attrs
+    if domain:
+        n += pb_bytes(7, domain)
+    return n
+
+
+def onnx_tensor(name, location=None):
+    t = pb_int(1, 2) + pb_int(2, 1) + pb_bytes(8, name)
+    if location is None:
+        return t + pb_bytes(9, bytes(8))
+    t += pb_bytes(13, pb_bytes(1, "location") + pb_bytes(2, location))
+    t += pb_bytes(13, pb_bytes(1, "offset") + pb_bytes(2, "0"))
+    return t + pb_int(14, 1)
+
+
+add_node = onnx_node("Add", ["x", "w"], ["y"])
+write("ordinary.onnx", onnx_model([add_node], [onnx_tensor("w")]), {"worst": None, "rules": []})
+write("external_data_inside.onnx", onnx_model([add_node], [onnx_tensor("w", "weights/w.bin")]), {"worst": None, "rules": []})
+write(
+    "external_data_escape.onnx",
+    onnx_model([add_node], [onnx_tensor("w", "../../../../etc/passwd")]),
+    {"worst": "high", "rules": ["path-traversal"]},
+)
+# The escaping tensor hides in the else-branch of an If node's sub-graph.
+sub = pb_bytes(5, onnx_tensor("k", "/home/user/.ssh/id_rsa")) + pb_bytes(2, "else")
+if_node = onnx_node("If", ["c"], ["y"], attrs=pb_bytes(5, pb_bytes(1, "else_branch") + pb_int(20, 5) + pb_bytes(6, sub)))
+write("subgraph_escape.onnx", onnx_model([if_node]), {"worst": "high", "rules": ["path-traversal"]})
+write(
+    "custom_domain.onnx",
+    onnx_model([onnx_node("FastGelu", ["x"], ["y"], "com.acme.ops")], opsets=(("", 17), ("com.acme.ops", 1))),
+    {"worst": "medium", "rules": ["custom-operator"]},
+)
+write(
+    "contrib_ops.onnx",
+    onnx_model([onnx_node("FusedMatMul", ["x", "x"], ["y"], "com.microsoft")], opsets=(("", 17), ("com.microsoft", 1))),
+    {"worst": None, "rules": []},
+)
+
+
+def tf_node(name, op, attrs=()):
+    n = pb_bytes(1, name) + pb_bytes(2, op) + pb_bytes(3, "x")
+    for k, v in attrs:
+        n += pb_bytes(5, pb_bytes(1, k) + pb_bytes(2, pb_bytes(2, v)))
+    return n
+
+
+def saved_model(nodes, functions=()):
+    graph = b"".join(pb_bytes(1, n) for n in nodes)
+    lib = b""
+    for fname, fnodes in functions:
+        lib += pb_bytes(1, pb_bytes(1, pb_bytes(1, fname)) + b"".join(pb_bytes(3, n) for n in fnodes))
+    if lib:
+        graph += pb_bytes(2, lib)
+    graph += pb_bytes(4, pb_int(1, 1087))
+    meta = pb_bytes(1, pb_bytes(4, "serve")) + pb_bytes(2, graph)
+    return pb_int(1, 1) + pb_bytes(2, meta)
+
+
+# Every SavedModel carries its own checkpoint operations: not findings.
+ckpt = [tf_node("saver/SaveV2", "SaveV2"), tf_node("saver/RestoreV2", "RestoreV2"), tf_node("saver/Merge", "MergeV2Checkpoints")]
+write("ordinary_saved_model.pb", saved_model([tf_node("dense/MatMul", "MatMul")] + ckpt), {"worst": None, "rules": []})
+write(
+    "readfile_saved_model.pb",
+    saved_model([tf_node("dense/MatMul", "MatMul")] + ckpt, [("__inference_serve_42", [tf_node("ReadFile", "ReadFile"), tf_node("WriteFile", "WriteFile")])]),
+    {"worst": "high", "rules": ["dangerous-operator"]},
+)
+write(
+    "pyfunc_saved_model.pb",
+    saved_model([tf_node("py", "PyFunc", [("token", "pyfunc_0")])] + ckpt),
+    {"worst": "critical", "rules": ["dangerous-operator"]},
+)
+write(
+    "print_to_file_saved_model.pb",
+    saved_model([tf_node("log", "PrintV2", [("output_stream", "file:///tmp/moat-fixture")])] + ckpt),
+    {"worst": "high", "rules": ["dangerous-operator"]},
+)
+write(
+    "print_to_stderr_saved_model.pb",
+    saved_model([tf_node("log", "PrintV2", [("output_stream", "stderr")])] + ckpt),
+    {"worst": None, "rules": []},
+)
 
 with open(os.path.join(HERE, "expected.json"), "w") as f:
     json.dump(fixtures, f, indent=2, sort_keys=True)

@@ -1,0 +1,15 @@
+Þ
+"serveÒ
+
+dense/MatMulMatMulx
+
+saver/SaveV2SaveV2x
+
+saver/RestoreV2	RestoreV2x
+$
+saver/MergeMergeV2CheckpointsxN
+L
+
+__inference_serve_42
+ReadFileReadFilex
+	WriteFile	WriteFilex"¿
