@@ -57,6 +57,12 @@ pub(crate) enum Command {
     /// Scan model artifacts for code that runs when they are loaded, without running it
     /// (pickles of every protocol, PyTorch zip checkpoints, NumPy object arrays).
     Scan(ScanArgs),
+    /// Sign a model folder (or file): an OpenSSF model-signing bundle with per-file
+    /// SHA-256 digests, signed with a local EC private key (P-256 or P-384).
+    Sign(SignArgs),
+    /// Verify a model against its signature; names every file that changed, was added
+    /// or is missing. Exit 0 verified, 1 not verified, 2 usage or I/O error.
+    Verify(VerifyArgs),
     /// Register, list, classify and review model versions; move aliases.
     #[command(subcommand)]
     Model(ModelCmd),
@@ -131,6 +137,41 @@ pub(crate) struct ScanArgs {
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value = "high")]
     pub fail_on: SeverityArg,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The model folder (or a single model file).
+    pub model: PathBuf,
+    /// PEM EC private key (PKCS#8 or SEC1; P-256 or P-384), e.g. from
+    /// `openssl ecparam -name prime256v1 -genkey -noout -out key.pem`.
+    #[arg(long, value_name = "KEY.pem")]
+    pub key: PathBuf,
+    /// Where to write the signature [default: MODEL/model.sig for a folder,
+    /// MODEL.sig for a file].
+    #[arg(long, value_name = "PATH")]
+    pub signature: Option<PathBuf>,
+    /// Paths inside the model (relative to it) to leave out of the signature.
+    #[arg(long = "ignore-path", value_name = "PATH")]
+    pub ignore_paths: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The model folder (or a single model file).
+    pub model: PathBuf,
+    /// PEM EC public key of the signer (`openssl ec -in key.pem -pubout`).
+    #[arg(long, value_name = "PUB.pem")]
+    pub key: PathBuf,
+    /// The signature to check [default: MODEL/model.sig for a folder, MODEL.sig for a
+    /// file].
+    #[arg(long, value_name = "PATH")]
+    pub signature: Option<PathBuf>,
+    /// Accept files the signature does not list.
+    #[arg(long)]
+    pub ignore_unsigned_files: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 #[derive(Debug, Args)]

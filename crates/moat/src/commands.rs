@@ -97,6 +97,8 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(a) => init(&env, &a.admin_name).await,
         Command::Serve(a) => serve(&env, a).await,
         Command::Scan(a) => crate::scan::run(a),
+        Command::Sign(a) => crate::sign::sign(&a),
+        Command::Verify(a) => crate::sign::verify(&a),
         Command::Inventory(a) => inventory(&env, a).await,
         Command::Audit(AuditCmd::PublicKey) => {
             let app = env.app().await?;
@@ -864,7 +866,12 @@ async fn dispatch(
         }
         Command::Key(k) => keys(app, cx, k).await?,
         Command::Audit(a) => return audit(app, cx, a).await,
-        Command::Init(_) | Command::Serve(_) | Command::Inventory(_) | Command::Scan(_) => {
+        Command::Init(_)
+        | Command::Serve(_)
+        | Command::Inventory(_)
+        | Command::Scan(_)
+        | Command::Sign(_)
+        | Command::Verify(_) => {
             unreachable!("handled before a caller is resolved")
         }
     }

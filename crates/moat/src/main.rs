@@ -12,6 +12,7 @@ mod context;
 mod files;
 mod output;
 mod scan;
+mod sign;
 
 use std::process::ExitCode;
 

@@ -74,16 +74,26 @@ fn scan_one(path: &Path) -> FileOut {
         findings: Vec::new(),
         error: None,
     };
-    match crate::files::sha256_file(path) {
+    // One pass each, side by side: the hash streams every byte on one core while the
+    // scan reads only what a loader would interpret (headers, pickles, configs).
+    let (hashed, scanned) = std::thread::scope(|s| {
+        let hasher = s.spawn(|| crate::files::sha256_file(path));
+        let scanned =
+            std::fs::File::open(path).map(|f| moat_scan::scan_file(std::io::BufReader::new(f)));
+        let hashed = hasher
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("hashing `{}` failed", path.display())));
+        (hashed, scanned)
+    });
+    match hashed {
         Ok((sha, _)) => out.sha256 = Some(sha),
         Err(e) => {
             out.error = Some(format!("{e:#}"));
             return out;
         }
     }
-    match std::fs::File::open(path) {
-        Ok(f) => {
-            let r = moat_scan::scan_file(std::io::BufReader::new(f));
+    match scanned {
+        Ok(r) => {
             out.format = r.format;
             out.findings = r.findings;
             out.error = r.error;

@@ -665,3 +665,4 @@ fn register_scans_artifacts() {
         "pytorch-zip"
     );
 }
+mod sign;
