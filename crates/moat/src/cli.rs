@@ -260,6 +260,13 @@ pub(crate) struct ModelRegister {
     /// the scan evidence and the audit log.
     #[arg(long, value_name = "REASON")]
     pub accept_risk: Option<String>,
+    /// The model's signature (`moat sign`), when not at the default place
+    /// (`model.sig` in an artifact folder, `FILE.sig` beside an artifact file).
+    #[arg(long, value_name = "PATH")]
+    pub signature: Option<PathBuf>,
+    /// A trusted signer's PEM public key (repeatable; adds to `signing.public_keys`).
+    #[arg(long = "signing-key", value_name = "PUB.pem")]
+    pub signing_keys: Vec<PathBuf>,
     #[command(flatten)]
     pub out: JsonFlag,
 }

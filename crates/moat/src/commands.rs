@@ -108,7 +108,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         other => {
             let app = env.app().await?;
             let cx = env.ctx(&app).await?;
-            let r = dispatch(&app, &cx, other).await;
+            let r = dispatch(&env, &app, &cx, other).await;
             app.store().close().await;
             r
         }
@@ -279,6 +279,7 @@ const MODEL_HEADERS: &[&str] = &[
 ];
 
 async fn dispatch(
+    env: &Env,
     app: &moat_server::App,
     cx: &moat_server::Ctx,
     cmd: Command,
@@ -304,6 +305,18 @@ async fn dispatch(
                      to register anyway, pass --accept-risk \"REASON\" (kept in the evidence and the audit log)"
                 );
             }
+            // A signature is verified whenever one is present, and required for the
+            // tiers the configuration names; a bad one refuses the version outright.
+            let mut keys = env.config.signing_keys.clone();
+            keys.extend(a.signing_keys.iter().cloned());
+            let signature = crate::sign::check_registration(
+                &a.name,
+                &a.version,
+                &a.artifacts,
+                a.signature.as_deref(),
+                &keys,
+                env.config.signature_required.contains(&tier(a.tier)),
+            )?;
             let evidence =
                 crate::scan::scan_evidence(&a.name, &a.version, &scan, a.accept_risk.as_deref());
             let m = app
@@ -323,6 +336,10 @@ async fn dispatch(
                 )
                 .await?;
             let ev = app.add_evidence(cx, evidence).await?;
+            let sig_ev = match signature {
+                Some(e) => Some(app.add_evidence(cx, e).await?),
+                None => None,
+            };
             if a.out.json {
                 output::json(&m)?;
             } else {
@@ -331,6 +348,9 @@ async fn dispatch(
                     m.name, m.version, m.digest
                 ));
                 line(format!("  scan: {} ({})", ev.verdict, ev.summary));
+                if let Some(sig) = &sig_ev {
+                    line(format!("  signature: {} ({})", sig.verdict, sig.summary));
+                }
                 for art in &m.artifacts {
                     line(format!(
                         "  {}  {}  {} bytes",

@@ -20,6 +20,18 @@ pub(crate) struct RawConfig {
     pub governance: RawGovernance,
     pub audit: RawAudit,
     pub keys: RawKeys,
+    pub signing: RawSigning,
+}
+
+/// Model signatures checked at registration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawSigning {
+    /// PEM public keys of trusted model signers (relative paths are relative to the
+    /// working directory).
+    pub public_keys: Vec<PathBuf>,
+    /// Risk tiers whose model versions must carry a valid signature.
+    pub required_tiers: Vec<moat_domain::RiskTier>,
 }
 
 /// Where state lives.
@@ -90,6 +102,8 @@ pub(crate) struct Config {
     pub audit_origin: Option<String>,
     pub checkpoint_every: u64,
     pub rotation_overlap: Duration,
+    pub signing_keys: Vec<PathBuf>,
+    pub signature_required: Vec<moat_domain::RiskTier>,
 }
 
 impl RawConfig {
@@ -173,6 +187,8 @@ impl RawConfig {
             audit_origin: self.audit.origin,
             checkpoint_every: self.audit.checkpoint_every,
             rotation_overlap: Duration::from_secs(self.keys.rotation_overlap_hours * 3600),
+            signing_keys: self.signing.public_keys,
+            signature_required: self.signing.required_tiers,
         })
     }
 }
@@ -190,6 +206,10 @@ mod tests {
             .validate()
             .unwrap();
         assert_eq!(cfg.review_cycles.high, 30);
+        assert_eq!(
+            cfg.signature_required,
+            [moat_domain::RiskTier::Unacceptable]
+        );
     }
 
     #[test]

@@ -123,3 +123,103 @@ pub(crate) fn verify(a: &VerifyArgs) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+/// The signature check of `moat model register`: finds the signature (`explicit`, or
+/// the default place beside each artifact), verifies it with the first trusted key
+/// that made it, and returns the evidence to keep. No signature is fine unless
+/// `required`; a signature that does not verify refuses the registration.
+pub(crate) fn check_registration(
+    name: &str,
+    version: &str,
+    artifacts: &[PathBuf],
+    explicit: Option<&Path>,
+    keys: &[PathBuf],
+    required: bool,
+) -> anyhow::Result<Option<moat_domain::NewEvidence>> {
+    use moat_domain::{EvidenceKind, NewEvidence, Verdict};
+    let found: Vec<(PathBuf, PathBuf)> = match (explicit, artifacts) {
+        (Some(sig), [model]) => vec![(model.clone(), sig.to_owned())],
+        (Some(_), _) => {
+            return Err(anyhow::Error::new(UsageError(
+                "--signature covers one artifact path: register a signed model as one folder"
+                    .into(),
+            )))
+        }
+        (None, _) => artifacts
+            .iter()
+            .map(|m| (m.clone(), default_signature(m)))
+            .filter(|(_, s)| s.is_file())
+            .collect(),
+    };
+    if found.is_empty() {
+        if required {
+            anyhow::bail!(
+                "the tier of {name}@{version} requires a signed model and none was found \
+                 (sign it with `moat sign MODEL_DIR --key KEY`, or pass --signature)"
+            );
+        }
+        return Ok(None);
+    }
+    if keys.is_empty() {
+        anyhow::bail!(
+            "{name}@{version} carries a signature but no trusted key is configured to verify it: \
+             pass --signing-key PUB.pem or set [signing] public_keys"
+        );
+    }
+    let public: Vec<PublicKey> = keys
+        .iter()
+        .map(|k| PublicKey::from_pem(&read_key(k)?).map_err(usage))
+        .collect::<anyhow::Result<_>>()?;
+    let mut verified = Vec::new();
+    for (model, sig) in &found {
+        let bundle = std::fs::read(sig)
+            .with_context(|| format!("cannot read the signature `{}`", sig.display()))?;
+        let mut last = None;
+        let mut ok = None;
+        for k in &public {
+            match moat_sign::verify(model, &bundle, k, sig, false) {
+                Ok(v) => {
+                    ok = Some(v);
+                    break;
+                }
+                Err(e @ SignError::KeyMismatch { .. }) => last = Some(e),
+                Err(e) => {
+                    last = Some(e);
+                    break;
+                }
+            }
+        }
+        match ok {
+            Some(v) => verified.push(serde_json::json!({
+                "model": model.display().to_string(),
+                "signature": sig.display().to_string(),
+                "files": v.files,
+                "root_digest": format!("sha256:{}", v.root_digest),
+                "key": v.key_hint,
+            })),
+            None => anyhow::bail!(
+                "the signature `{}` of `{}` does not verify: {}; not registered",
+                sig.display(),
+                model.display(),
+                last.map(|e| e.to_string())
+                    .unwrap_or_else(|| "no trusted key".into())
+            ),
+        }
+    }
+    let files: u64 = verified.iter().filter_map(|v| v["files"].as_u64()).sum();
+    let keys_used: std::collections::BTreeSet<&str> =
+        verified.iter().filter_map(|v| v["key"].as_str()).collect();
+    let summary = format!(
+        "signature verified: {files} file(s) signed by key {}",
+        keys_used.into_iter().collect::<Vec<_>>().join(", ")
+    );
+    Ok(Some(NewEvidence {
+        subject_kind: "model".into(),
+        name: name.to_owned(),
+        version: version.to_owned(),
+        kind: EvidenceKind::Signature,
+        verdict: Verdict::Pass,
+        summary,
+        report: serde_json::json!({ "format": "openssf-model-signing", "signatures": verified }),
+    }))
+}

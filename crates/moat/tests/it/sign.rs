@@ -137,3 +137,63 @@ fn interoperates_with_the_model_signing_package() {
     ]);
     assert_ne!(code, 0, "{out}");
 }
+
+#[test]
+fn register_verifies_signatures() {
+    let m = Moat::new();
+    model(&m);
+    m.ok(&["init"]);
+    let key = moat_sign::PrivateKey::from_pem(KEY).unwrap();
+    std::fs::write(m.path("key.pub"), key.public_key().to_pem()).unwrap();
+    let reg = |version: &str, tier: &str, extra: &[&str]| {
+        let mut args = vec![
+            "model",
+            "register",
+            "m",
+            "--version",
+            version,
+            "--artifact",
+            "model",
+            "--owner",
+            "o",
+            "--tier",
+            tier,
+            "--sensitivity",
+            "internal",
+        ];
+        args.extend_from_slice(extra);
+        m.run(&args)
+    };
+    // Unsigned, in a tier that does not require it: registered without signature
+    // evidence.
+    let o = reg("1", "limited", &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stdout.contains("signature:"), "{}", o.stdout);
+    // Required by configuration and absent: refused.
+    m.write("moat.toml", b"[signing]\nrequired_tiers = [\"high\"]\n");
+    let o = reg("2", "high", &["--signing-key", "key.pub"]);
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(o.stderr.contains("requires a signed model"), "{}", o.stderr);
+    // Signed: verified, kept as evidence.
+    m.ok(&["sign", "model", "--key", "key.pem"]);
+    let o = reg("2", "high", &["--signing-key", "key.pub"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("signature: pass"), "{}", o.stdout);
+    let ev = m.json(&["evidence", "list", "m@2", "--json"]);
+    assert!(
+        ev.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "signature" && e["verdict"] == "pass"),
+        "{ev}"
+    );
+    // A signature present but no trusted key: refused rather than ignored.
+    let o = reg("3", "limited", &[]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("no trusted key"), "{}", o.stderr);
+    // Tampered after signing: refused, naming the file.
+    m.write("model/config.json", br#"{"hidden_size": 1}"#);
+    let o = reg("3", "limited", &["--signing-key", "key.pub"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("config.json"), "{}", o.stderr);
+}
