@@ -63,6 +63,10 @@ pub(crate) enum Command {
     /// Verify a model against its signature; names every file that changed, was added
     /// or is missing. Exit 0 verified, 1 not verified, 2 usage or I/O error.
     Verify(VerifyArgs),
+    /// An AI bill of materials (CycloneDX 1.6 JSON) of a registered model version
+    /// (`NAME@VERSION`) or of a model folder or file: model card, file hashes, datasets,
+    /// scan findings.
+    Bom(BomArgs),
     /// Register, list, classify and review model versions; move aliases.
     #[command(subcommand)]
     Model(ModelCmd),
@@ -172,6 +176,19 @@ pub(crate) struct VerifyArgs {
     pub ignore_unsigned_files: bool,
     #[command(flatten)]
     pub json: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BomArgs {
+    /// `NAME@VERSION` (or `NAME@ALIAS`) of a registered model, or a path to a model
+    /// folder or file (an existing path wins).
+    pub target: String,
+    /// Write the BOM here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// For a folder: verify its `model.sig` with this PEM public key.
+    #[arg(long = "signing-key", value_name = "PUB.pem")]
+    pub signing_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

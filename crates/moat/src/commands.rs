@@ -99,6 +99,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(a) => crate::scan::run(a),
         Command::Sign(a) => crate::sign::sign(&a),
         Command::Verify(a) => crate::sign::verify(&a),
+        Command::Bom(a) if std::path::Path::new(&a.target).exists() => {
+            let m =
+                crate::bom::from_path(std::path::Path::new(&a.target), a.signing_key.as_deref())?;
+            crate::bom::emit(&m, a.output.as_deref())
+        }
         Command::Inventory(a) => inventory(&env, a).await,
         Command::Audit(AuditCmd::PublicKey) => {
             let app = env.app().await?;
@@ -371,6 +376,10 @@ async fn dispatch(
             } else {
                 table(MODEL_HEADERS, &model_rows(&ms));
             }
+        }
+        Command::Bom(a) => {
+            let m = crate::bom::from_store(app, cx, &a.target).await?;
+            crate::bom::emit(&m, a.output.as_deref())?;
         }
         Command::Model(ModelCmd::Show(a)) => {
             let d = app.show_model(cx, &a.reference).await?;

@@ -5,6 +5,7 @@
 //! Exit codes: 0 success, 1 failure (including `moat inventory --overdue` finding
 //! overdue assets and `moat audit verify` finding a problem), 2 usage error.
 
+mod bom;
 mod cli;
 mod commands;
 mod config;

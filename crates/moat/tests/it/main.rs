@@ -665,4 +665,5 @@ fn register_scans_artifacts() {
         "pytorch-zip"
     );
 }
+mod schemas;
 mod sign;
