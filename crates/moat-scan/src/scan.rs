@@ -8,7 +8,9 @@ use std::io::{Read, Seek, SeekFrom};
 use serde::Serialize;
 
 use crate::finding::{Rule, Severity};
-use crate::formats::{gguf, keras, numpy, onnx, pickle, protobuf, safetensors, savedmodel, zip};
+use crate::formats::{
+    gguf, hdf5, keras, numpy, onnx, pickle, protobuf, safetensors, savedmodel, zip,
+};
 
 /// Largest raw pickle simulated (the simulation holds the bytes).
 pub const MAX_PICKLE: u64 = 1 << 30;
@@ -105,6 +107,12 @@ pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
             return report;
         }
         scan_npy(&data, None, &mut report);
+    } else if head.starts_with(hdf5::SIGNATURE) {
+        let (keras_model, findings) = hdf5::check(&mut r, len);
+        report.format = if keras_model { "keras-h5" } else { "hdf5" }.into();
+        report
+            .findings
+            .extend(findings.iter().map(|f| located(f, None)));
     } else if head.starts_with(b"GGUF") {
         report.format = "gguf".into();
         let _ = r.seek(SeekFrom::Start(4));

@@ -1,5 +1,6 @@
-//! Keras v3 `.keras` files: a zip with `config.json` (the model's architecture),
-//! `metadata.json` and the weights. Loading rebuilds every object the config names:
+//! Keras model configs, from Keras v3 `.keras` files (a zip with `config.json`, the model's
+//! architecture, beside `metadata.json` and the weights) and from Keras 2 `.h5` files
+//! (the `model_config` attribute, see `hdf5`). Loading rebuilds every object the config names:
 //! `module` + `class_name` pairs are imported, and `Lambda` layers carry Python
 //! functions (marshalled bytecode under `function.config.code`) that run when the
 //! model is loaded without safe mode, or called.
@@ -39,10 +40,18 @@ fn walk(v: &Value, path: &str, out: &mut Vec<Finding>) {
                 .and_then(Value::as_str)
                 .unwrap_or(path);
             if class == Some("Lambda") {
-                let code = map
-                    .get("config")
-                    .and_then(|c| c.get("function"))
-                    .is_some_and(|f| f.to_string().contains("\"code\""));
+                let config = map.get("config");
+                let function = config.and_then(|c| c.get("function"));
+                // Keras 3: {"class_name": "__lambda__", "config": {"code": …}}; Keras 2:
+                // ["<base64 marshal>", defaults, closure] with function_type "lambda".
+                let keras2 = config
+                    .and_then(|c| c.get("function_type"))
+                    .and_then(Value::as_str)
+                    == Some("lambda")
+                    && function
+                        .and_then(|f| f.get(0))
+                        .is_some_and(Value::is_string);
+                let code = keras2 || function.is_some_and(|f| f.to_string().contains("\"code\""));
                 out.push(Finding {
                     severity: if code { Severity::Critical } else { Severity::High },
                     rule: Rule::DangerousGlobal,

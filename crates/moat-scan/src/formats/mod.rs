@@ -1,6 +1,7 @@
 //! One parser per artifact format.
 
 pub(crate) mod gguf;
+pub(crate) mod hdf5;
 pub(crate) mod keras;
 pub(crate) mod numpy;
 pub(crate) mod onnx;

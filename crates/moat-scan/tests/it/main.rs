@@ -10,12 +10,15 @@ use moat_scan::{scan_file, Severity};
 #[test]
 fn fixtures_get_exactly_the_expected_findings() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
-    let expected: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/expected.json")).unwrap())
-            .unwrap();
-    let fixtures = expected.as_object().unwrap();
-    assert!(fixtures.len() >= 33);
-    for (file, want) in fixtures {
+    let mut fixtures = serde_json::Map::new();
+    for name in ["expected.json", "expected_h5.json"] {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{name}")).unwrap())
+                .unwrap();
+        fixtures.extend(v.as_object().unwrap().clone());
+    }
+    assert!(fixtures.len() >= 51, "{}", fixtures.len());
+    for (file, want) in &fixtures {
         let r = scan_file(std::fs::File::open(format!("{dir}/{file}")).unwrap());
         assert!(r.error.is_none(), "{file}: {:?}", r.error);
         let worst = r.findings.iter().map(|f| f.severity).max();
@@ -31,6 +34,10 @@ fn fixtures_get_exactly_the_expected_findings() {
             .map(|v| v.as_str().unwrap().to_owned())
             .collect();
         assert_eq!(rules, want_rules, "{file}: {:?}", r.findings);
+        // The exact findings: messages, locations and techniques, per file.
+        insta::with_settings!({ snapshot_suffix => file.replace('.', "_"), prepend_module_to_snapshot => false }, {
+            insta::assert_json_snapshot!("findings", (&r.format, &r.findings));
+        });
         if let Some(g) = want["global"].as_str() {
             assert!(
                 r.findings
