@@ -24,5 +24,5 @@ mod scan;
 
 pub use checks::globals::{judge, Judgement};
 pub use finding::{Finding, Rule, Severity};
-pub use formats::pickle::{scan_pickle, Import, Limits, PickleReport};
-pub use scan::{scan_file, FileReport, Located, MAX_MEMBER, MAX_PICKLE};
+pub use formats::pickle::{scan_pickle, scan_pickle_reader, Import, Limits, PickleReport};
+pub use scan::{scan_file, FileReport, Located, MAX_MEMBER};

@@ -1,7 +1,8 @@
 //! Scanning one file: the format is sniffed from the bytes (never the name), then each
 //! part that the real loader would unpickle is simulated. Memory is bounded: a raw
-//! pickle is read up to [`MAX_PICKLE`], an archive member up to [`MAX_MEMBER`]
-//! (inflated), an archive's directory up to 64 MiB; tensor data is never read.
+//! pickle (or NumPy object array) is streamed through the simulation, whose limits
+//! bound it; an archive member is inflated up to [`MAX_MEMBER`], an archive's
+//! directory up to 64 MiB; tensor data is never read.
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -12,8 +13,6 @@ use crate::formats::{
     gguf, hdf5, keras, numpy, onnx, pickle, protobuf, safetensors, savedmodel, zip,
 };
 
-/// Largest raw pickle simulated (the simulation holds the bytes).
-pub const MAX_PICKLE: u64 = 1 << 30;
 /// Largest archive member inflated for scanning.
 pub const MAX_MEMBER: u64 = 256 << 20;
 /// Members up to this size are read and sniffed whatever their name; larger ones only
@@ -101,12 +100,24 @@ pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
         scan_zip(&mut r, len, &mut report);
     } else if head.starts_with(b"\x93NUMPY") {
         report.format = "numpy".into();
-        let mut data = Vec::new();
-        if let Err(e) = zip::read_capped(&mut r, MAX_PICKLE, &mut data) {
+        // The header (at most 1 MiB), then the pickle of an object array, streamed.
+        let mut head = Vec::new();
+        if let Err(e) = zip::read_capped(&mut r, len.min(1 << 20), &mut head) {
             report.error = Some(e.to_string());
             return report;
         }
-        scan_npy(&data, None, &mut report);
+        match numpy::object_array(&head) {
+            Ok(Some(start)) => {
+                let _ = r.seek(SeekFrom::Start(start as u64));
+                let mut br = std::io::BufReader::with_capacity(1 << 20, &mut r);
+                let p = pickle::scan_pickle_reader(&mut br, len.saturating_sub(start as u64));
+                report.findings.extend(p.findings.iter().map(|f| Located {
+                    location: format!("(object array) @ byte {}", f.offset + start as u64),
+                    ..located(f, None)
+                }));
+            }
+            _ => scan_npy(&head, None, &mut report),
+        }
     } else if head.starts_with(hdf5::SIGNATURE) {
         let (keras_model, findings) = hdf5::check(&mut r, len);
         report.format = if keras_model { "keras-h5" } else { "hdf5" }.into();
@@ -141,20 +152,9 @@ pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
         } else {
             "pickle".into()
         };
-        if len > MAX_PICKLE {
-            report.findings.push(note(
-                Severity::Medium,
-                Rule::ResourceLimit,
-                format!("a pickle of {len} bytes: only the first {MAX_PICKLE} are examined"),
-                format!("byte {MAX_PICKLE}"),
-            ));
-        }
-        let mut data = Vec::new();
-        if let Err(e) = zip::read_capped(&mut r, MAX_PICKLE, &mut data) {
-            report.error = Some(e.to_string());
-            return report;
-        }
-        let p = pickle::scan_pickle(&data);
+        // Streamed: memory is bounded by the simulation's limits, whatever the size.
+        let mut br = std::io::BufReader::with_capacity(1 << 20, &mut r);
+        let p = pickle::scan_pickle_reader(&mut br, len);
         report
             .findings
             .extend(p.findings.iter().map(|f| located(f, None)));

@@ -15,6 +15,7 @@
 //! legacy PyTorch files) is scanned too.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::rc::Rc;
 
 use crate::checks::globals::{judge, Judgement};
@@ -98,9 +99,146 @@ enum Stop {
     Limit(&'static str),
 }
 
+/// The bytes of a pickle, read through a window: memory holds at most the longest
+/// value the analysis keeps, never the file.
+struct Input<'a> {
+    src: &'a mut dyn Read,
+    buf: Vec<u8>,
+    /// Read position in `buf`, and how far `buf` is filled.
+    at: usize,
+    end: usize,
+    /// Absolute position of `buf[0]`.
+    origin: u64,
+    /// Length of the input.
+    total: u64,
+}
+
+/// Bytes read from the source at a time.
+const WINDOW: usize = 256 << 10;
+
+impl<'a> Input<'a> {
+    fn new(src: &'a mut dyn Read, total: u64) -> Self {
+        Input {
+            src,
+            buf: Vec::new(),
+            at: 0,
+            end: 0,
+            origin: 0,
+            total,
+        }
+    }
+
+    fn pos(&self) -> u64 {
+        self.origin + self.at as u64
+    }
+
+    fn remaining(&self) -> u64 {
+        self.total.saturating_sub(self.pos())
+    }
+
+    /// Makes at least `need` bytes available after the read position, if the input
+    /// has them; returns how many are.
+    fn fill(&mut self, need: usize) -> Result<usize, Stop> {
+        if self.end - self.at >= need {
+            return Ok(self.end - self.at);
+        }
+        if self.at > 0 {
+            self.buf.copy_within(self.at..self.end, 0);
+            self.origin += self.at as u64;
+            self.end -= self.at;
+            self.at = 0;
+        }
+        let want = need.max(WINDOW);
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        while self.end < need {
+            let room = self.buf.get_mut(self.end..).unwrap_or_default();
+            match self.src.read(room) {
+                Ok(0) => break,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(Stop::Broken("the file cannot be read")),
+            }
+        }
+        Ok(self.end - self.at)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], Stop> {
+        if self.fill(n)? < n {
+            return Err(Stop::Broken("truncated: a length runs past the end"));
+        }
+        let s = self
+            .buf
+            .get(self.at..self.at + n)
+            .ok_or(Stop::Broken("truncated"))?;
+        self.at += n;
+        Ok(s)
+    }
+
+    /// Passes over `n` bytes without keeping them.
+    fn skip(&mut self, n: u64) -> Result<(), Stop> {
+        let buffered = (self.end - self.at) as u64;
+        if n <= buffered {
+            self.at += usize::try_from(n).unwrap_or(0);
+            return Ok(());
+        }
+        let rest = n - buffered;
+        self.origin += self.end as u64;
+        self.at = 0;
+        self.end = 0;
+        let copied = std::io::copy(&mut (&mut self.src).take(rest), &mut std::io::sink())
+            .map_err(|_| Stop::Broken("the file cannot be read"))?;
+        self.origin += copied;
+        if copied < rest {
+            return Err(Stop::Broken("truncated: a length runs past the end"));
+        }
+        Ok(())
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.fill(1).ok()?;
+        self.buf
+            .get(self.at)
+            .copied()
+            .filter(|_| self.end > self.at)
+    }
+
+    /// A text argument up to its end of line, at most `max` bytes long.
+    fn line(&mut self, max: usize) -> Result<&[u8], Stop> {
+        let mut searched = 0;
+        loop {
+            let avail = self.end - self.at;
+            let window = self
+                .buf
+                .get(self.at + searched..self.end)
+                .unwrap_or_default();
+            if let Some(i) = window.iter().position(|&b| b == b'\n') {
+                let n = searched + i;
+                let s = self
+                    .buf
+                    .get(self.at..self.at + n)
+                    .ok_or(Stop::Broken("truncated"))?;
+                self.at += n + 1;
+                return Ok(s);
+            }
+            searched = avail;
+            if avail > max {
+                return Err(Stop::Limit(
+                    "a text argument is longer than the scanner keeps",
+                ));
+            }
+            if self.fill(avail + WINDOW)? == avail {
+                return Err(Stop::Broken(
+                    "truncated: a text argument has no end of line",
+                ));
+            }
+        }
+    }
+}
+
 struct Machine<'a> {
-    data: &'a [u8],
-    pos: usize,
+    input: Input<'a>,
     base: u64,
     limits: Limits,
     depth: usize,
@@ -116,14 +254,30 @@ pub fn scan_pickle(data: &[u8]) -> PickleReport {
     scan_with(data, Limits::default(), 0, 0)
 }
 
+/// Simulates the `len` bytes `r` yields as a pickle with the default [`Limits`],
+/// streaming: memory is bounded by the limits, not by `len`.
+pub fn scan_pickle_reader(r: &mut dyn Read, len: u64) -> PickleReport {
+    scan_stream(r, len, Limits::default(), 0, 0)
+}
+
 /// The first pickle of a legacy PyTorch file: the magic number `0x1950a86a20f9469cfc6c`.
 pub(crate) const LEGACY_TORCH_MAGIC: &[u8] =
     b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.";
 
 pub(crate) fn scan_with(data: &[u8], limits: Limits, depth: usize, base: u64) -> PickleReport {
+    let mut r = data;
+    scan_stream(&mut r, data.len() as u64, limits, depth, base)
+}
+
+fn scan_stream(
+    r: &mut dyn Read,
+    len: u64,
+    limits: Limits,
+    depth: usize,
+    base: u64,
+) -> PickleReport {
     let mut m = Machine {
-        data,
-        pos: 0,
+        input: Input::new(r, len),
         base,
         limits,
         depth,
@@ -135,7 +289,10 @@ pub(crate) fn scan_with(data: &[u8], limits: Limits, depth: usize, base: u64) ->
     };
     // A legacy (pre-zip) PyTorch file holds five pickles (magic number, protocol,
     // system info, the object, the storage keys) and then raw storage bytes.
-    let legacy = data.starts_with(LEGACY_TORCH_MAGIC);
+    let legacy = m
+        .input
+        .fill(LEGACY_TORCH_MAGIC.len())
+        .is_ok_and(|_| m.input.buf.starts_with(LEGACY_TORCH_MAGIC));
     let mut pickles = 0;
     loop {
         match m.run() {
@@ -143,8 +300,8 @@ pub(crate) fn scan_with(data: &[u8], limits: Limits, depth: usize, base: u64) ->
                 m.report.complete = true;
                 pickles += 1;
                 // Another pickle may follow (legacy PyTorch files hold several).
-                if m.data.get(m.pos) == Some(&0x80)
-                    && m.data.len() > m.pos + 2
+                if m.input.peek() == Some(0x80)
+                    && m.input.remaining() > 2
                     && !(legacy && pickles >= 5)
                 {
                     m.stack.clear();
@@ -155,7 +312,7 @@ pub(crate) fn scan_with(data: &[u8], limits: Limits, depth: usize, base: u64) ->
             }
             Err(Stop::Broken(why)) => {
                 m.report.complete = false;
-                let offset = m.base + m.pos as u64;
+                let offset = m.base + m.input.pos();
                 m.finding(
                     Severity::Medium,
                     Rule::BrokenPickle,
@@ -166,7 +323,7 @@ pub(crate) fn scan_with(data: &[u8], limits: Limits, depth: usize, base: u64) ->
             }
             Err(Stop::Limit(why)) => {
                 m.report.complete = false;
-                let offset = m.base + m.pos as u64;
+                let offset = m.base + m.input.pos();
                 m.finding(
                     Severity::Medium,
                     Rule::ResourceLimit,
@@ -191,16 +348,7 @@ impl Machine<'_> {
     }
 
     fn take(&mut self, n: usize) -> Result<&[u8], Stop> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .ok_or(Stop::Broken("length overflow"))?;
-        let s = self
-            .data
-            .get(self.pos..end)
-            .ok_or(Stop::Broken("truncated: a length runs past the end"))?;
-        self.pos = end;
-        Ok(s)
+        self.input.take(n)
     }
 
     fn u8(&mut self) -> Result<u8, Stop> {
@@ -217,7 +365,7 @@ impl Machine<'_> {
     fn len(&mut self, n: usize) -> Result<usize, Stop> {
         let v = self.le(n)?;
         let v = usize::try_from(v).map_err(|_| Stop::Broken("a length does not fit in memory"))?;
-        if v > self.data.len().saturating_sub(self.pos) {
+        if v as u64 > self.input.remaining() {
             return Err(Stop::Broken(
                 "truncated: a declared length runs past the end",
             ));
@@ -226,13 +374,7 @@ impl Machine<'_> {
     }
 
     fn line(&mut self) -> Result<&[u8], Stop> {
-        let rest = self.data.get(self.pos..).ok_or(Stop::Broken("truncated"))?;
-        let n = rest.iter().position(|&b| b == b'\n').ok_or(Stop::Broken(
-            "truncated: a text argument has no end of line",
-        ))?;
-        let s = rest.get(..n).ok_or(Stop::Broken("truncated"))?;
-        self.pos += n + 1;
-        Ok(s)
+        self.input.line(self.limits.max_bytes)
     }
 
     fn push(&mut self, v: V) -> Result<(), Stop> {
@@ -455,7 +597,7 @@ impl Machine<'_> {
     /// Runs opcodes up to `STOP`.
     fn run(&mut self) -> Result<(), Stop> {
         loop {
-            let offset = self.base + self.pos as u64;
+            let offset = self.base + self.input.pos();
             let op = self.u8()?;
             self.report.opcodes += 1;
             match op {
@@ -499,7 +641,7 @@ impl Machine<'_> {
                 }
                 0x8b => {
                     let n = self.len(4)?;
-                    self.take(n)?;
+                    self.input.skip(n as u64)?;
                     self.push(V::Other)?;
                 }
                 b'N' | 0x88 | 0x89 => self.push(V::Other)?,
@@ -535,6 +677,11 @@ impl Machine<'_> {
                         0x8d => self.len(8)?,
                         _ => self.len(1)?,
                     };
+                    if n > self.limits.max_bytes.max(self.limits.max_string) {
+                        self.input.skip(n as u64)?;
+                        self.push(V::Other)?;
+                        continue;
+                    }
                     let s = self.take(n)?.to_vec();
                     // Protocol 0-2 byte strings (T, U) are str in Python 2, bytes when
                     // loaded with encoding="bytes": keep them both ways.
@@ -551,6 +698,11 @@ impl Machine<'_> {
                         b'C' => self.len(1)?,
                         _ => self.len(8)?,
                     };
+                    if n > self.limits.max_bytes {
+                        self.input.skip(n as u64)?;
+                        self.push(V::Other)?;
+                        continue;
+                    }
                     let s = self.take(n)?.to_vec();
                     let v = self.bytes(&s);
                     self.push(v)?;
@@ -800,6 +952,28 @@ mod tests {
         let r = scan_pickle(p);
         assert!(r.findings.is_empty(), "{:?}", r.findings);
         assert!(r.complete);
+    }
+
+    #[test]
+    fn streams_past_windows_and_skipped_values() {
+        // A 20 MiB byte string (past what is kept: skipped, not buffered), a text
+        // argument that straddles reading windows, then the payload.
+        let mut p = vec![0x80, 4, 0x8e];
+        p.extend_from_slice(&(20u64 << 20).to_le_bytes());
+        p.resize(p.len() + (20 << 20), 7);
+        p.push(b'0');
+        p.extend_from_slice(b"S'");
+        p.resize(p.len() + (300 << 10), b'a');
+        p.extend_from_slice(b"'\n0");
+        p.extend_from_slice(b"cos\nsystem\n(S'echo'\ntR.");
+        let mut r = &p[..];
+        let streamed = scan_pickle_reader(&mut r, p.len() as u64);
+        assert!(streamed.complete, "{:?}", streamed.findings);
+        assert_eq!(
+            rules(&streamed),
+            vec![(Severity::Critical, Rule::DangerousGlobal)]
+        );
+        assert_eq!(streamed.findings, scan_pickle(&p).findings);
     }
 
     #[test]
