@@ -256,6 +256,121 @@ write("ordinary.keras", keras_file([dense]), {"worst": None, "rules": []})
 write("lambda_bytecode.keras", keras_file([dense, lam]), {"worst": "critical", "rules": ["dangerous-global"]})
 write("custom_object.keras", keras_file([dense, custom]), {"worst": "medium", "rules": ["unknown-global"]})
 
+# What torch.save and scikit-learn really write, without either installed: stand-in
+# modules with the same names make CPython's pickler emit the same opcodes (GLOBAL
+# torch._utils._rebuild_tensor_v2, persistent ids naming storages, NEWOBJ of an estimator
+# class, numpy.core.multiarray._reconstruct for arrays).
+import sys
+import types
+
+
+def fake_module(name, **attrs):
+    mod = types.ModuleType(name)
+    for k, v in attrs.items():
+        if isinstance(v, type) or callable(v):
+            v.__module__ = name
+            v.__qualname__ = k
+        setattr(mod, k, v)
+    sys.modules[name] = mod
+    return mod
+
+
+def _rebuild_tensor_v2(*args):
+    return args
+
+
+class FloatStorage:
+    pass
+
+
+fake_module("torch")
+fake_module("torch._utils", _rebuild_tensor_v2=_rebuild_tensor_v2)
+sys.modules["torch"].FloatStorage = FloatStorage
+FloatStorage.__module__ = "torch"
+
+
+class Tensor:
+    def __init__(self, key, shape):
+        self.key, self.shape = key, shape
+
+    def __reduce_ex__(self, proto):
+        storage = StorageRef(self.key, self.shape[0] * (self.shape[1] if len(self.shape) > 1 else 1))
+        stride = (self.shape[1], 1) if len(self.shape) > 1 else (1,)
+        return (_rebuild_tensor_v2, (storage, 0, self.shape, stride, False, collections.OrderedDict()))
+
+
+class StorageRef:
+    def __init__(self, key, numel):
+        self.key, self.numel = key, numel
+
+
+class TorchPickler(pickle.Pickler):
+    def persistent_id(self, obj):
+        if isinstance(obj, StorageRef):
+            return ("storage", FloatStorage, obj.key, "cpu", obj.numel)
+        return None
+
+
+def torch_save_pickle(obj):
+    buf = io.BytesIO()
+    TorchPickler(buf, protocol=2).dump(obj)
+    return buf.getvalue()
+
+
+real_state = collections.OrderedDict(
+    [("fc1.weight", Tensor("0", (4, 8))), ("fc1.bias", Tensor("1", (4,))), ("fc2.weight", Tensor("2", (2, 4)))]
+)
+real_state._metadata = collections.OrderedDict([("", {"version": 1}), ("fc1", {"version": 1})])
+checkpoint = {
+    "epoch": 3,
+    "model_state_dict": real_state,
+    "args": argparse.Namespace(lr=0.01, epochs=3),
+    "note": "fine-tuned".encode(),
+}
+write("torch_save_checkpoint.pt", torch_zip(torch_save_pickle(checkpoint)), {"worst": None, "rules": []})
+
+
+# A scikit-learn estimator holding NumPy arrays, as joblib/pickle write it.
+def _reconstruct(*args):
+    return args
+
+
+class ndarray:
+    def __init__(self, data):
+        self.data = data
+
+    def __reduce__(self):
+        return (_reconstruct, (ndarray, (0,), b"b"), (1, (len(self.data),), dtype("f8"), False, bytes(8 * len(self.data))))
+
+
+class dtype:
+    def __init__(self, code):
+        self.code = code
+
+    def __reduce__(self):
+        return (dtype, (self.code, False, True), (3, "<", None, None, None, -1, -1, 0))
+
+
+fake_module("numpy", ndarray=ndarray, dtype=dtype)
+fake_module("numpy.core")
+fake_module("numpy.core.multiarray", _reconstruct=_reconstruct)
+
+
+class LogisticRegression:
+    def __init__(self):
+        self.C = 1.0
+        self.penalty = "l2"
+        self.coef_ = ndarray([0.5, -0.25, 1.0])
+        self.intercept_ = ndarray([0.1])
+        self.classes_ = ndarray([0, 1])
+        self._sklearn_version = "1.5.2"
+
+
+fake_module("sklearn")
+fake_module("sklearn.linear_model")
+fake_module("sklearn.linear_model._logistic", LogisticRegression=LogisticRegression)
+write("sklearn_estimator.pkl", pickle.dumps(LogisticRegression(), protocol=4), {"worst": None, "rules": []})
+
 # Legacy (pre-zip) PyTorch files: five pickles (magic number, protocol, system info,
 # the object, the storage keys), then raw storage bytes, as torch.save wrote before 1.6.
 def legacy_torch(obj):
