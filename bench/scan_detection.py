@@ -42,7 +42,7 @@ def verdict(cmd):
 
 def main():
     expected = {}
-    for name in ("expected.json", "expected_h5.json"):
+    for name in ("expected.json", "expected_h5.json", "expected_joblib.json"):
         expected.update(json.load(open(os.path.join(DATA, name))))
     rows = []
     totals = {t: {"detected": 0, "missed": 0, "false alarm": 0, "error": 0} for t in TOOLS}

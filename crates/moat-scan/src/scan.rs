@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::finding::{Rule, Severity};
 use crate::formats::{
-    gguf, hdf5, keras, numpy, onnx, pickle, protobuf, safetensors, savedmodel, zip,
+    gguf, hdf5, keras, numpy, onnx, pickle, protobuf, safetensors, savedmodel, tar, zip,
 };
 
 /// Largest archive member inflated for scanning.
@@ -34,8 +34,9 @@ pub struct Located {
 /// The scan of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileReport {
-    /// `pickle`, `pytorch-legacy`, `pytorch-zip`, `keras`, `keras-h5`, `zip`, `numpy`,
-    /// `safetensors`, `gguf`, `onnx`, `tensorflow-savedmodel`, `unknown`.
+    /// `pickle`, `pytorch-legacy`, `pytorch-zip`, `keras`, `keras-h5`, `hdf5`, `zip`,
+    /// `numpy`, `safetensors`, `gguf`, `onnx`, `tensorflow-savedmodel`, `tar`, `unknown`;
+    /// containers name what they hold: `gzip+tar`, `zlib+pickle`, `pickle+zip`, …
     pub format: String,
     pub findings: Vec<Located>,
     /// Set when the file could not be read at all (I/O).
@@ -75,8 +76,19 @@ fn looks_like_pickle(head: &[u8]) -> bool {
     }
 }
 
+/// Archives inside archives are followed this deep.
+const MAX_NESTING: usize = 3;
+/// Most bytes decompressed from one gzip or zlib stream.
+const MAX_DECOMPRESSED: u64 = 8 << 30;
+/// Most members walked in one tar archive.
+const MAX_TAR_MEMBERS: usize = 100_000;
+
 /// Scans one file.
-pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
+pub fn scan_file<R: Read + Seek>(r: R) -> FileReport {
+    scan_nested(r, 0)
+}
+
+fn scan_nested<R: Read + Seek>(mut r: R, depth: usize) -> FileReport {
     let mut report = FileReport {
         format: "unknown".into(),
         findings: Vec::new(),
@@ -96,7 +108,27 @@ pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
     let n = read_head(&mut r, &mut head);
     let head = head.get(..n).unwrap_or_default();
     let _ = r.seek(SeekFrom::Start(0));
-    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let zlib = matches!(head, [0x78, b, ..] if (0x78u16 * 256 + u16::from(*b)) % 31 == 0);
+    if gzip || zlib {
+        report.format = if gzip { "gzip" } else { "zlib" }.into();
+        let br = std::io::BufReader::with_capacity(1 << 20, &mut r);
+        let stream: Box<dyn Read + '_> = if gzip {
+            Box::new(flate2::bufread::MultiGzDecoder::new(br))
+        } else {
+            Box::new(flate2::bufread::ZlibDecoder::new(br))
+        };
+        scan_stream(stream.take(MAX_DECOMPRESSED), gzip, depth, &mut report);
+        return report;
+    }
+    let mut block = [0u8; 512];
+    let n = read_head(&mut r, &mut block);
+    let _ = r.seek(SeekFrom::Start(0));
+    if tar::sniff(block.get(..n).unwrap_or_default()) {
+        report.format = "tar".into();
+        let br = std::io::BufReader::with_capacity(1 << 20, &mut r);
+        scan_tar(br, depth, &mut report);
+    } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         scan_zip(&mut r, len, &mut report);
     } else if head.starts_with(b"\x93NUMPY") {
         report.format = "numpy".into();
@@ -159,7 +191,151 @@ pub fn scan_file<R: Read + Seek>(mut r: R) -> FileReport {
             .findings
             .extend(p.findings.iter().map(|f| located(f, None)));
     }
+    if !matches!(report.format.as_str(), "zip" | "pytorch-zip" | "keras") {
+        scan_trailing_zip(&mut r, len, &mut report);
+    }
     report
+}
+
+/// A file that does not start like a zip but ends like one (a polyglot: a pickle, a
+/// tar or anything with an archive appended) is what `zipfile.is_zipfile` and Keras
+/// accept: its members are scanned too.
+fn scan_trailing_zip<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) {
+    if !zip::has_end_record(r, len) {
+        return;
+    }
+    // Four bytes that happen to read `PK 05 06` in tensor data are not an archive.
+    if !zip::members(r, len).is_ok_and(|m| !m.is_empty()) {
+        return;
+    }
+    let mut sub = FileReport {
+        format: String::new(),
+        findings: Vec::new(),
+        error: None,
+    };
+    scan_zip(r, len, &mut sub);
+    report.format = format!("{}+{}", report.format, sub.format);
+    report.findings.push(note(
+        Severity::Medium,
+        Rule::MalformedHeader,
+        format!("the file is also a zip archive (a polyglot): loaders that look for an archive at its end read other content than those that read it as `{}`", report.format.split('+').next().unwrap_or_default()),
+        "end of file".into(),
+    ));
+    report.findings.extend(sub.findings);
+}
+
+/// A decompressed stream: a tar archive, a pickle (as `joblib.dump(compress=…)` and
+/// `gzip.open` write), or another format held in memory (up to [`MAX_MEMBER`]).
+fn scan_stream(mut s: impl Read, strict: bool, depth: usize, report: &mut FileReport) {
+    let mut head = Vec::new();
+    if let Err(e) = zip::read_capped(&mut s, 512, &mut head) {
+        if !strict {
+            // Two bytes that merely look like a zlib header: not a stream.
+            report.format = "unknown".into();
+            return;
+        }
+        report.findings.push(note(
+            Severity::Medium,
+            Rule::BrokenPickle,
+            format!("the compressed stream cannot be read ({e}): loaders fail on it"),
+            "byte 0".into(),
+        ));
+        return;
+    }
+    let mut chained = std::io::Cursor::new(head.clone()).chain(s);
+    if tar::sniff(&head) {
+        report.format.push_str("+tar");
+        scan_tar(chained, depth, report);
+    } else if looks_like_pickle(&head) {
+        report.format.push_str("+pickle");
+        let p = pickle::scan_pickle_reader(&mut chained, MAX_DECOMPRESSED);
+        report.findings.extend(p.findings.iter().map(|f| Located {
+            location: format!("(decompressed) @ byte {}", f.offset),
+            ..located(f, None)
+        }));
+    } else {
+        let mut data = Vec::new();
+        if zip::read_capped(&mut chained, MAX_MEMBER, &mut data).is_ok() {
+            nest(data, "(decompressed)", depth, report);
+        }
+    }
+}
+
+/// Scans a member held in memory as a file of its own, its findings placed under
+/// `member`.
+fn nest(data: Vec<u8>, member: &str, depth: usize, report: &mut FileReport) {
+    if depth + 1 > MAX_NESTING {
+        report.findings.push(note(
+            Severity::Medium,
+            Rule::ResourceLimit,
+            format!("`{member}` is an archive nested more than {MAX_NESTING} deep: not examined"),
+            member.to_owned(),
+        ));
+        return;
+    }
+    let inner = scan_nested(std::io::Cursor::new(data), depth + 1);
+    if report.format.ends_with(")") || inner.format == "unknown" {
+        // Nothing to add to the format.
+    } else if !report.format.contains('+') {
+        report.format = format!("{}+{}", report.format, inner.format);
+    }
+    report
+        .findings
+        .extend(inner.findings.into_iter().map(|f| Located {
+            location: format!("{member} > {}", f.location),
+            ..f
+        }));
+}
+
+fn scan_tar(mut r: impl Read, depth: usize, report: &mut FileReport) {
+    let mut findings = Vec::new();
+    let result = tar::walk(&mut r, MAX_TAR_MEMBERS, |h, body| {
+        let name = h.name.escape_debug().to_string();
+        if let Some(why) = onnx::escapes(&h.name) {
+            findings.push(note(Severity::Medium, Rule::PathTraversal, format!("the member name `{name}` ({why}) leads outside the archive's folder: extracting it writes elsewhere"), h.name.clone()));
+        }
+        if matches!(h.kind, b'1' | b'2') {
+            if let Some(why) = onnx::escapes(&h.link) {
+                findings.push(note(Severity::High, Rule::PathTraversal, format!("`{name}` links to `{}` ({why}): extracting the archive reaches files outside it", h.link.escape_debug()), h.name.clone()));
+            }
+            return;
+        }
+        if !matches!(h.kind, b'0' | 0 | b'7') {
+            return;
+        }
+        if h.size <= MAX_MEMBER {
+            let mut data = Vec::new();
+            if zip::read_capped(body, h.size, &mut data).is_ok() {
+                let mut sub = FileReport {
+                    format: String::new(),
+                    findings: Vec::new(),
+                    error: None,
+                };
+                nest(data, &h.name, depth, &mut sub);
+                findings.extend(sub.findings);
+            }
+            return;
+        }
+        let mut head = [0u8; 16];
+        let n = read_head(body, &mut head);
+        let head = head.get(..n).unwrap_or_default();
+        if looks_like_pickle(head) {
+            let mut chained = std::io::Cursor::new(head.to_vec()).chain(body);
+            let p = pickle::scan_pickle_reader(&mut chained, h.size);
+            findings.extend(p.findings.iter().map(|f| located(f, Some(&h.name))));
+        } else {
+            findings.push(note(Severity::Medium, Rule::ResourceLimit, format!("`{name}` ({} bytes) is too large to examine inside this archive: extract it and scan it", h.size), h.name.clone()));
+        }
+    });
+    report.findings.extend(findings);
+    if let Err(why) = result {
+        report.findings.push(note(
+            Severity::Medium,
+            Rule::BrokenPickle,
+            format!("the tar archive cannot be read past a point ({why}): extractors stop or misread it"),
+            "tar".into(),
+        ));
+    }
 }
 
 /// Scans a protobuf graph format when the file is one; false when it is neither.
@@ -182,7 +358,7 @@ fn scan_graph<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) -> b
     true
 }
 
-fn read_head<R: Read>(r: &mut R, buf: &mut [u8]) -> usize {
+fn read_head<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> usize {
     let mut n = 0;
     while let Some(rest) = buf.get_mut(n..).filter(|b| !b.is_empty()) {
         match r.read(rest) {

@@ -9,4 +9,5 @@ pub(crate) mod pickle;
 pub(crate) mod protobuf;
 pub(crate) mod safetensors;
 pub(crate) mod savedmodel;
+pub(crate) mod tar;
 pub(crate) mod zip;

@@ -14,6 +14,7 @@
 //! the loader fails) and the break is reported. After `STOP`, a following pickle (as in
 //! legacy PyTorch files) is scanned too.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
 use std::rc::Rc;
@@ -91,7 +92,22 @@ enum V {
     /// `__import__("os")` and `import_module("os")`).
     Called(Option<Rc<str>>),
     Tuple(Rc<[V]>),
+    /// A small integer (array shapes, alignment).
+    Int(i64),
+    /// A dict's first entries whose keys are strings and whose values are not dicts
+    /// (the state of joblib's array wrappers); shared, as Python shares it, through the
+    /// memo.
+    Dict(Entries),
+    /// A `joblib.numpy_pickle.NumpyArrayWrapper`: its `BUILD` is followed by the
+    /// array's raw bytes (or, for object arrays, a pickle of its own) in the stream.
+    ArrayWrapper,
 }
+
+/// The kept entries of a dict.
+type Entries = Rc<RefCell<Vec<(Rc<str>, V)>>>;
+
+/// Entries kept per dict.
+const DICT_ENTRIES: usize = 64;
 
 /// Why the simulation stopped early.
 enum Stop {
@@ -587,6 +603,83 @@ impl Machine<'_> {
         Ok(())
     }
 
+    /// Adds key/value pairs (flat) to a kept dict.
+    fn set_items(target: &V, items: Vec<V>) {
+        let V::Dict(d) = target else { return };
+        let mut d = d.borrow_mut();
+        let mut it = items.into_iter();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            if d.len() >= DICT_ENTRIES {
+                break;
+            }
+            if let V::Str(k) = k {
+                // No dict inside a kept dict: no reference cycles.
+                let v = if matches!(v, V::Dict(_)) { V::Other } else { v };
+                d.push((k, v));
+            }
+        }
+    }
+
+    fn is_array_wrapper(&self, cls: &V) -> bool {
+        let V::Global(i) = cls else { return false };
+        self.report.imports.get(*i).is_some_and(|g| {
+            g.name == "NumpyArrayWrapper" && g.module.ends_with("joblib.numpy_pickle")
+        })
+    }
+
+    /// What joblib's unpickler reads right after building an array wrapper: an
+    /// alignment byte and padding (joblib 1.2 and later), then the array's bytes; or,
+    /// for an object array, a pickle of its own, which is simulated here.
+    fn joblib_array(&mut self, state: &V) -> Result<(), Stop> {
+        let V::Dict(d) = state else {
+            return Err(Stop::Broken("a joblib array without its description"));
+        };
+        let (shape, descr, aligned) = {
+            let d = d.borrow();
+            let get = |k: &str| d.iter().find(|(n, _)| &**n == k).map(|(_, v)| v.clone());
+            (
+                get("shape"),
+                get("dtype"),
+                get("numpy_array_alignment_bytes"),
+            )
+        };
+        let Some(V::Called(Some(descr))) = descr else {
+            return Err(Stop::Broken("a joblib array whose dtype cannot be read"));
+        };
+        if descr.starts_with('O') {
+            // A pickle inside the pickle, with a stack and memo of its own.
+            let stack = std::mem::take(&mut self.stack);
+            let memo = std::mem::take(&mut self.memo);
+            let r = self.run();
+            self.stack = stack;
+            self.memo = memo;
+            return r;
+        }
+        // `f8`, `i4`, `S3`, `V16`, `M8`: the number is bytes; `U5`: characters of 4 bytes.
+        let n: u64 = descr
+            .trim_start_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .map_err(|_| Stop::Broken("a joblib array of an unknown dtype"))?;
+        let itemsize = if descr.starts_with('U') { n * 4 } else { n };
+        let count = match shape {
+            Some(V::Tuple(dims)) => dims.iter().try_fold(1u64, |acc, d| match d {
+                V::Int(n) if *n >= 0 => acc.checked_mul(*n as u64),
+                _ => None,
+            }),
+            _ => None,
+        }
+        .ok_or(Stop::Broken("a joblib array whose shape cannot be read"))?;
+        if matches!(aligned, Some(V::Int(_))) {
+            let pad = self.u8()?;
+            self.input.skip(u64::from(pad))?;
+        }
+        let n = count
+            .checked_mul(itemsize)
+            .filter(|n| *n <= self.input.remaining())
+            .ok_or(Stop::Broken("a joblib array runs past the end"))?;
+        self.input.skip(n)
+    }
+
     fn text_int(line: &[u8]) -> Result<u64, Stop> {
         std::str::from_utf8(line)
             .ok()
@@ -615,20 +708,29 @@ impl Machine<'_> {
                 }
                 // Numbers, None, booleans: placeholders.
                 b'F' | b'I' | b'L' => {
-                    self.line()?;
-                    self.push(V::Other)?;
+                    let line = self.line()?;
+                    let v = if op == b'F' {
+                        V::Other
+                    } else {
+                        std::str::from_utf8(line)
+                            .ok()
+                            .map(|t| t.trim().trim_end_matches('L'))
+                            .and_then(|t| t.parse::<i64>().ok())
+                            .map_or(V::Other, V::Int)
+                    };
+                    self.push(v)?;
                 }
                 b'J' => {
-                    self.take(4)?;
-                    self.push(V::Other)?;
+                    let v = self.le(4)? as u32 as i32;
+                    self.push(V::Int(i64::from(v)))?;
                 }
                 b'K' => {
-                    self.take(1)?;
-                    self.push(V::Other)?;
+                    let v = self.le(1)?;
+                    self.push(V::Int(v as i64))?;
                 }
                 b'M' => {
-                    self.take(2)?;
-                    self.push(V::Other)?;
+                    let v = self.le(2)?;
+                    self.push(V::Int(v as i64))?;
                 }
                 b'G' => {
                     self.take(8)?;
@@ -636,8 +738,21 @@ impl Machine<'_> {
                 }
                 0x8a => {
                     let n = self.len(1)?;
-                    self.take(n)?;
-                    self.push(V::Other)?;
+                    let b = self.take(n)?;
+                    let v = if n <= 8 {
+                        let mut x = b
+                            .iter()
+                            .rev()
+                            .fold(0u64, |acc, x| (acc << 8) | u64::from(*x));
+                        // Sign-extend from the top bit of the last byte.
+                        if n > 0 && n < 8 && b.last().is_some_and(|l| l & 0x80 != 0) {
+                            x |= u64::MAX << (8 * n);
+                        }
+                        V::Int(x as i64)
+                    } else {
+                        V::Other
+                    };
+                    self.push(v)?;
                 }
                 0x8b => {
                     let n = self.len(4)?;
@@ -715,9 +830,16 @@ impl Machine<'_> {
                     }
                 }
                 // Containers.
-                b']' | b'}' | 0x8f => self.push(V::Other)?,
+                b'}' => self.push(V::Dict(Rc::default()))?,
+                b']' | 0x8f => self.push(V::Other)?,
                 b')' => self.push(V::Tuple(Rc::from(Vec::new())))?,
-                b'l' | b'd' | 0x91 => {
+                b'd' => {
+                    let items = self.pop_mark()?;
+                    let d = V::Dict(Rc::default());
+                    Self::set_items(&d, items);
+                    self.push(d)?;
+                }
+                b'l' | 0x91 => {
                     self.pop_mark()?;
                     self.push(V::Other)?;
                 }
@@ -740,14 +862,18 @@ impl Machine<'_> {
                     self.pop()?;
                     self.top()?;
                 }
-                b'e' | 0x90 | b'u' => {
+                b'e' | 0x90 => {
                     self.pop_mark()?;
                     self.top()?;
                 }
+                b'u' => {
+                    let items = self.pop_mark()?;
+                    Self::set_items(self.top()?, items);
+                }
                 b's' => {
-                    self.pop()?;
-                    self.pop()?;
-                    self.top()?;
+                    let value = self.pop()?;
+                    let key = self.pop()?;
+                    Self::set_items(self.top()?, vec![key, value]);
                 }
                 // Memo.
                 b'g' => {
@@ -843,8 +969,9 @@ impl Machine<'_> {
                     let args = self.pop()?;
                     let cls = self.pop()?;
                     let args = Self::call_args(args);
+                    let wrapper = self.is_array_wrapper(&cls);
                     let v = self.call(cls, &args, offset)?;
-                    self.push(v)?;
+                    self.push(if wrapper { V::ArrayWrapper } else { v })?;
                 }
                 0x92 => {
                     self.pop()?;
@@ -856,8 +983,10 @@ impl Machine<'_> {
                 }
                 b'b' => {
                     // obj.__setstate__(state) or a __dict__ update; the object stays.
-                    self.pop()?;
-                    self.top()?;
+                    let state = self.pop()?;
+                    if matches!(self.top()?, V::ArrayWrapper) {
+                        self.joblib_array(&state)?;
+                    }
                 }
                 // Framing and protocol.
                 0x80 => {

@@ -44,6 +44,14 @@ fn read_at<R: Read + Seek>(r: &mut R, at: u64, n: usize) -> Result<Vec<u8>, Stri
 }
 
 /// The members listed in the central directory.
+/// Whether the file ends like a zip archive (an end-of-central-directory record in its
+/// last 64 KiB): what `zipfile.is_zipfile` accepts, whatever the file starts with.
+pub(crate) fn has_end_record<R: Read + Seek>(r: &mut R, len: u64) -> bool {
+    let tail_len = len.min(65_557);
+    read_at(r, len - tail_len, tail_len as usize)
+        .is_ok_and(|t| t.windows(4).any(|w| w == b"PK\x05\x06"))
+}
+
 pub(crate) fn members<R: Read + Seek>(r: &mut R, len: u64) -> Result<Vec<Member>, String> {
     // The end-of-central-directory record is in the last 64 KiB + 22 bytes.
     let tail_len = len.min(65_557);
@@ -66,6 +74,16 @@ pub(crate) fn members<R: Read + Seek>(r: &mut R, len: u64) -> Result<Vec<Member>
         cd_size = u64le(&rec, 40).ok_or("truncated ZIP64 end record")?;
         cd_offset = u64le(&rec, 48).ok_or("truncated ZIP64 end record")?;
     }
+    // Data prepended to the archive (a self-extractor stub, a polyglot's other half)
+    // shifts every offset; Python's zipfile adds the difference back, so do we.
+    let eocd_abs = len - tail_len + eocd as u64;
+    let zip64 = eocd >= 20 && tail.get(eocd - 20..eocd - 16) == Some(b"PK\x06\x07".as_slice());
+    let concat = if zip64 {
+        0
+    } else {
+        eocd_abs.saturating_sub(cd_size.saturating_add(cd_offset))
+    };
+    cd_offset = cd_offset.saturating_add(concat);
     if cd_size > MAX_CENTRAL_DIRECTORY || cd_offset.checked_add(cd_size).is_none_or(|end| end > len)
     {
         return Err(format!(
@@ -119,7 +137,7 @@ pub(crate) fn members<R: Read + Seek>(r: &mut R, len: u64) -> Result<Vec<Member>
             method,
             compressed,
             size,
-            local_offset,
+            local_offset: local_offset.saturating_add(concat),
         });
         at = name_at + name_len + extra_len + comment_len;
     }

@@ -11,13 +11,13 @@ use moat_scan::{scan_file, Severity};
 fn fixtures_get_exactly_the_expected_findings() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
     let mut fixtures = serde_json::Map::new();
-    for name in ["expected.json", "expected_h5.json"] {
+    for name in ["expected.json", "expected_h5.json", "expected_joblib.json"] {
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{name}")).unwrap())
                 .unwrap();
         fixtures.extend(v.as_object().unwrap().clone());
     }
-    assert!(fixtures.len() >= 51, "{}", fixtures.len());
+    assert!(fixtures.len() >= 64, "{}", fixtures.len());
     for (file, want) in &fixtures {
         let r = scan_file(std::fs::File::open(format!("{dir}/{file}")).unwrap());
         assert!(r.error.is_none(), "{file}: {:?}", r.error);
@@ -46,6 +46,22 @@ fn fixtures_get_exactly_the_expected_findings() {
                 "{file} should name `{g}`: {:?}",
                 r.findings
             );
+        }
+    }
+}
+
+/// Inputs that once crashed a reader (found by `cargo fuzz`): each must scan without
+/// panicking.
+#[test]
+fn fuzz_regressions() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/fuzz");
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        for prefix in [&b""[..], b"\x08", b"\x12"] {
+            let mut b = prefix.to_vec();
+            b.extend_from_slice(&bytes);
+            let _ = scan_file(std::io::Cursor::new(b));
         }
     }
 }
