@@ -54,15 +54,15 @@ best() {
   for _ in 1 2 3; do
     t=$(/usr/bin/time -f '%e %M' -o "$WORK/time" "$@" > /dev/null 2>&1; tail -n 1 "$WORK/time")
     local secs=${t% *}
-    RSS_MB=$(( ${t#* } / 1024 ))
+    echo $(( ${t#* } / 1024 )) > "$WORK/rss"
     best=$(python3 -c "print(min($best, $secs))")
   done
   echo "$best"
 }
 
 MB=$(python3 -c "print($(size "$ckpt") / 1e6)")
-t_ssl=$(best openssl dgst -sha256 "$ckpt"); rss_ssl=$RSS_MB
-t_moat=$(best "$MOAT" scan --format json "$ckpt"); rss_moat=$RSS_MB
+t_ssl=$(best openssl dgst -sha256 "$ckpt"); rss_ssl=$(cat "$WORK/rss")
+t_moat=$(best "$MOAT" scan --format json "$ckpt"); rss_moat=$(cat "$WORK/rss")
 echo
 echo "## 1. ${MB} MB checkpoint: full scan vs SHA-256 alone"
 echo

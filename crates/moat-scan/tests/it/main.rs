@@ -58,7 +58,15 @@ fn fuzz_regressions() {
     for e in std::fs::read_dir(dir).unwrap() {
         let path = e.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
-        for prefix in [&b""[..], b"\x08", b"\x12"] {
+        let prefixes: [&[u8]; 6] = [
+            b"",
+            b"\x08",
+            b"\x12",
+            b"\x89HDF\r\n\x1a\n",
+            b"GGUF",
+            b"PK\x03\x04",
+        ];
+        for prefix in prefixes {
             let mut b = prefix.to_vec();
             b.extend_from_slice(&bytes);
             let _ = scan_file(std::io::Cursor::new(b));
