@@ -121,6 +121,51 @@ fn scan_nested<R: Read + Seek>(mut r: R, depth: usize) -> FileReport {
         scan_stream(stream.take(MAX_DECOMPRESSED), gzip, depth, &mut report);
         return report;
     }
+    if head.starts_with(b"BZh") && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d)) {
+        report.format = "bzip2".into();
+        let br = std::io::BufReader::with_capacity(1 << 20, &mut r);
+        let stream = bzip2::bufread::MultiBzDecoder::new(br);
+        scan_stream(stream.take(MAX_DECOMPRESSED), true, depth, &mut report);
+        return report;
+    }
+    let xz = head.starts_with(b"\xfd7zXZ\x00");
+    if xz || head.starts_with(&[0x5d, 0, 0]) {
+        let mut out = Capped(Vec::new());
+        let mut br = std::io::BufReader::with_capacity(1 << 20, &mut r);
+        let res = if xz {
+            lzma_rs::xz_decompress(&mut br, &mut out)
+        } else {
+            let opts = lzma_rs::decompress::Options {
+                memlimit: Some(MAX_MEMBER as usize),
+                ..Default::default()
+            };
+            lzma_rs::lzma_decompress_with_options(&mut br, &mut out, &opts)
+        };
+        drop(br);
+        // `]` then NULs could also begin a (broken) pickle: it is LZMA only if it decodes.
+        if xz || !out.0.is_empty() {
+            report.format = if xz { "xz" } else { "lzma" }.into();
+            if out.0.len() as u64 >= MAX_MEMBER {
+                report.findings.push(note(
+                    Severity::High,
+                    Rule::ResourceLimit,
+                    format!("the stream decompresses past {MAX_MEMBER} bytes: a decompression bomb, or a file to extract and scan"),
+                    "byte 0".into(),
+                ));
+            } else if res.is_err() && out.0.is_empty() {
+                report.findings.push(note(
+                    Severity::Medium,
+                    Rule::BrokenPickle,
+                    "the compressed stream cannot be read: loaders fail on it".into(),
+                    "byte 0".into(),
+                ));
+                return report;
+            }
+            scan_stream(std::io::Cursor::new(out.0), true, depth, &mut report);
+            return report;
+        }
+        let _ = r.seek(SeekFrom::Start(0));
+    }
     let mut block = [0u8; 512];
     let n = read_head(&mut r, &mut block);
     let _ = r.seek(SeekFrom::Start(0));
@@ -222,6 +267,25 @@ fn scan_trailing_zip<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileRepor
         "end of file".into(),
     ));
     report.findings.extend(sub.findings);
+}
+
+/// A writer that keeps at most [`MAX_MEMBER`] bytes, then fails.
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let room = (MAX_MEMBER as usize).saturating_sub(self.0.len());
+        if room == 0 {
+            return Err(std::io::Error::other("decompressed output past the cap"));
+        }
+        let n = buf.len().min(room);
+        self.0.extend_from_slice(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A decompressed stream: a tar archive, a pickle (as `joblib.dump(compress=…)` and

@@ -68,6 +68,10 @@ dump("payload_after_array.joblib", [rng.normal(size=(64, 64)), Payload()], bad)
 dump("payload_in_object_array.joblib", {"w": np.ones(8), "cfg": np.array([Payload()], dtype=object)}, bad)
 dump("payload_zlib.joblib", [np.ones(100), Payload()], bad, compress=3)
 dump("payload_gzip.joblib", [np.ones(100), Payload()], bad, compress="gzip")
+dump("payload_bz2.joblib", [np.ones(100), Payload()], bad, compress="bz2")
+dump("payload_xz.joblib", [np.ones(100), Payload()], bad, compress="xz")
+dump("payload_lzma.joblib", [np.ones(100), Payload()], bad, compress="lzma")
+dump("sklearn_forest_xz.joblib", RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0).fit(X, y), clean, compress="xz")
 
 # A model bundle as SageMaker expects it (model.tar.gz), with a malicious joblib file.
 buf = io.BytesIO()
