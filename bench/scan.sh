@@ -60,7 +60,7 @@ best() {
   echo "$best"
 }
 
-MB=$(python3 -c "print($(size "$ckpt") / 1e6)")
+MB=$(python3 -c "print(round($(size "$ckpt") / 1e6))")
 t_ssl=$(best openssl dgst -sha256 "$ckpt"); rss_ssl=$(cat "$WORK/rss")
 t_moat=$(best "$MOAT" scan --format json "$ckpt"); rss_moat=$(cat "$WORK/rss")
 echo
@@ -76,7 +76,7 @@ print(f"| moat scan (hash + scan) | {tm:.2f} s | {mb/tm:.0f} MB/s | {rm} MB |")
 print(f"\nmoat / openssl throughput: **{ts/tm:.2f}x** (goal >= 0.8x)")
 EOF
 
-DMB=$(python3 -c "print($(size "$dense") / 1e6)")
+DMB=$(python3 -c "print(round($(size "$dense") / 1e6))")
 echo
 echo "## 2. Opcode-dense pickle: a list of $INTS ints, ${DMB} MB"
 echo

@@ -25,4 +25,4 @@ mod scan;
 pub use checks::globals::{judge, Judgement};
 pub use finding::{Finding, Rule, Severity};
 pub use formats::pickle::{scan_pickle, scan_pickle_reader, Import, Limits, PickleReport};
-pub use scan::{scan_file, FileReport, Located, MAX_MEMBER};
+pub use scan::{scan_file, FileReport, ImportedGlobal, Located, MAX_MEMBER};

@@ -31,6 +31,16 @@ pub struct Located {
     pub technique: Option<&'static str>,
 }
 
+/// A global a pickle imports: what loading it would import, and whether it calls it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportedGlobal {
+    /// `module.name`.
+    pub global: String,
+    pub called: bool,
+    /// Where: `[member @ ]byte N` of the first import.
+    pub location: String,
+}
+
 /// The scan of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileReport {
@@ -39,8 +49,35 @@ pub struct FileReport {
     /// containers name what they hold: `gzip+tar`, `zlib+pickle`, `pickle+zip`, …
     pub format: String,
     pub findings: Vec<Located>,
+    /// Every global the file's pickles import (at most 1,000 listed).
+    pub imports: Vec<ImportedGlobal>,
     /// Set when the file could not be read at all (I/O).
     pub error: Option<String>,
+}
+
+/// Globals listed per file.
+const MAX_LISTED_IMPORTS: usize = 1000;
+
+fn list_imports(
+    report: &mut FileReport,
+    p: &pickle::PickleReport,
+    member: Option<&str>,
+    base: u64,
+) {
+    for i in &p.imports {
+        if report.imports.len() >= MAX_LISTED_IMPORTS {
+            return;
+        }
+        let at = i.offset + base;
+        report.imports.push(ImportedGlobal {
+            global: format!("{}.{}", i.module, i.name),
+            called: i.called,
+            location: match member {
+                Some(m) => format!("{m} @ byte {at}"),
+                None => format!("byte {at}"),
+            },
+        });
+    }
 }
 
 fn located(f: &crate::Finding, member: Option<&str>) -> Located {
@@ -92,6 +129,7 @@ fn scan_nested<R: Read + Seek>(mut r: R, depth: usize) -> FileReport {
     let mut report = FileReport {
         format: "unknown".into(),
         findings: Vec::new(),
+        imports: Vec::new(),
         error: None,
     };
     let len = match r
@@ -188,6 +226,7 @@ fn scan_nested<R: Read + Seek>(mut r: R, depth: usize) -> FileReport {
                 let _ = r.seek(SeekFrom::Start(start as u64));
                 let mut br = std::io::BufReader::with_capacity(1 << 20, &mut r);
                 let p = pickle::scan_pickle_reader(&mut br, len.saturating_sub(start as u64));
+                list_imports(&mut report, &p, None, start as u64);
                 report.findings.extend(p.findings.iter().map(|f| Located {
                     location: format!("(object array) @ byte {}", f.offset + start as u64),
                     ..located(f, None)
@@ -232,6 +271,7 @@ fn scan_nested<R: Read + Seek>(mut r: R, depth: usize) -> FileReport {
         // Streamed: memory is bounded by the simulation's limits, whatever the size.
         let mut br = std::io::BufReader::with_capacity(1 << 20, &mut r);
         let p = pickle::scan_pickle_reader(&mut br, len);
+        list_imports(&mut report, &p, None, 0);
         report
             .findings
             .extend(p.findings.iter().map(|f| located(f, None)));
@@ -256,6 +296,7 @@ fn scan_trailing_zip<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileRepor
     let mut sub = FileReport {
         format: String::new(),
         findings: Vec::new(),
+        imports: Vec::new(),
         error: None,
     };
     scan_zip(r, len, &mut sub);
@@ -313,6 +354,7 @@ fn scan_stream(mut s: impl Read, strict: bool, depth: usize, report: &mut FileRe
     } else if looks_like_pickle(&head) {
         report.format.push_str("+pickle");
         let p = pickle::scan_pickle_reader(&mut chained, MAX_DECOMPRESSED);
+        list_imports(report, &p, Some("(decompressed)"), 0);
         report.findings.extend(p.findings.iter().map(|f| Located {
             location: format!("(decompressed) @ byte {}", f.offset),
             ..located(f, None)
@@ -349,10 +391,22 @@ fn nest(data: Vec<u8>, member: &str, depth: usize, report: &mut FileReport) {
             location: format!("{member} > {}", f.location),
             ..f
         }));
+    let room = MAX_LISTED_IMPORTS.saturating_sub(report.imports.len());
+    report.imports.extend(
+        inner
+            .imports
+            .into_iter()
+            .take(room)
+            .map(|i| ImportedGlobal {
+                location: format!("{member} > {}", i.location),
+                ..i
+            }),
+    );
 }
 
 fn scan_tar(mut r: impl Read, depth: usize, report: &mut FileReport) {
     let mut findings = Vec::new();
+    let mut imports = Vec::new();
     let result = tar::walk(&mut r, MAX_TAR_MEMBERS, |h, body| {
         let name = h.name.escape_debug().to_string();
         if let Some(why) = onnx::escapes(&h.name) {
@@ -373,10 +427,12 @@ fn scan_tar(mut r: impl Read, depth: usize, report: &mut FileReport) {
                 let mut sub = FileReport {
                     format: String::new(),
                     findings: Vec::new(),
+                    imports: Vec::new(),
                     error: None,
                 };
                 nest(data, &h.name, depth, &mut sub);
                 findings.extend(sub.findings);
+                imports.extend(sub.imports);
             }
             return;
         }
@@ -392,6 +448,8 @@ fn scan_tar(mut r: impl Read, depth: usize, report: &mut FileReport) {
         }
     });
     report.findings.extend(findings);
+    let room = MAX_LISTED_IMPORTS.saturating_sub(report.imports.len());
+    report.imports.extend(imports.into_iter().take(room));
     if let Err(why) = result {
         report.findings.push(note(
             Severity::Medium,
@@ -444,6 +502,7 @@ fn scan_npy(data: &[u8], member: Option<&str>, report: &mut FileReport) {
     match numpy::object_array(data) {
         Ok(Some(start)) => {
             let p = pickle::scan_pickle(data.get(start..).unwrap_or_default());
+            list_imports(report, &p, member, start as u64);
             report.findings.extend(p.findings.iter().map(|f| Located {
                 location: format!(
                     "{}(object array) @ byte {}",
@@ -560,6 +619,7 @@ fn scan_zip<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) {
                     let pickle_like = unpickled_by_loader || p.complete || p.opcodes > 2;
                     if pickle_like {
                         report.findings.extend(p.findings.iter().map(|f| located(f, Some(&m.name))));
+                        list_imports(report, &p, Some(&m.name), 0);
                     }
                 }
             }

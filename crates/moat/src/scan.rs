@@ -17,6 +17,8 @@ struct FileOut {
     format: String,
     sha256: Option<String>,
     findings: Vec<moat_scan::Located>,
+    /// Every global the file's pickles import, and whether they call it.
+    imports: Vec<moat_scan::ImportedGlobal>,
     error: Option<String>,
 }
 
@@ -72,6 +74,7 @@ fn scan_one(path: &Path) -> FileOut {
         format: "unknown".into(),
         sha256: None,
         findings: Vec::new(),
+        imports: Vec::new(),
         error: None,
     };
     // One pass each, side by side: the hash streams every byte on one core while the
@@ -96,6 +99,7 @@ fn scan_one(path: &Path) -> FileOut {
         Ok(r) => {
             out.format = r.format;
             out.findings = r.findings;
+            out.imports = r.imports;
             out.error = r.error;
         }
         Err(e) => out.error = Some(e.to_string()),
@@ -173,6 +177,7 @@ pub(crate) fn scan_artifacts(
                 Err(e) => moat_scan::FileReport {
                     format: "unknown".into(),
                     findings: Vec::new(),
+                    imports: Vec::new(),
                     error: Some(e.to_string()),
                 },
             };
@@ -240,6 +245,7 @@ pub(crate) fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
             format: "unknown".into(),
             sha256: None,
             findings: Vec::new(),
+            imports: Vec::new(),
             error: Some(e),
         });
     }

@@ -73,3 +73,28 @@ fn fuzz_regressions() {
         }
     }
 }
+
+/// Every imported global is listed with whether it is called, inside archives too.
+#[test]
+fn imports_are_listed_with_calls() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let r = scan_file(std::fs::File::open(format!("{dir}/malicious_checkpoint.bin")).unwrap());
+    let sys = r
+        .imports
+        .iter()
+        .find(|i| i.global.ends_with(".system"))
+        .unwrap();
+    assert!(sys.called);
+    assert!(sys.location.starts_with("archive/data.pkl @ byte "));
+    let r = scan_file(std::fs::File::open(format!("{dir}/torch_save_checkpoint.pt")).unwrap());
+    let storage = r
+        .imports
+        .iter()
+        .find(|i| i.global == "torch.FloatStorage")
+        .unwrap();
+    assert!(!storage.called);
+    let r = scan_file(std::fs::File::open(format!("{dir}/model_bundle.tar.gz")).unwrap());
+    assert!(r.imports.iter().any(|i| i.called
+        && i.location
+            .starts_with("model/payload_after_array.joblib > byte ")));
+}
