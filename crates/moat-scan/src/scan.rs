@@ -260,7 +260,9 @@ fn scan_nested<R: Read + Seek>(mut r: R, depth: usize) -> FileReport {
                 .iter()
                 .map(|f| located(f, None)),
         );
-    } else if matches!(head.first(), Some(0x08 | 0x12)) && scan_graph(&mut r, len, &mut report) {
+    } else if matches!(head.first(), Some(0x08 | 0x0a | 0x12))
+        && scan_graph(&mut r, len, &mut report)
+    {
         // An ONNX model or a TensorFlow SavedModel.
     } else if looks_like_pickle(head) {
         report.format = if head.starts_with(pickle::LEGACY_TORCH_MAGIC) {
@@ -469,6 +471,9 @@ fn scan_graph<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) -> b
     } else if savedmodel::sniff(&mut w) {
         report.format = "tensorflow-savedmodel".into();
         savedmodel::check(&mut w)
+    } else if savedmodel::sniff_keras_metadata(&mut w) {
+        report.format = "keras-metadata".into();
+        savedmodel::check_keras_metadata(&mut w)
     } else {
         drop(w);
         let _ = r.seek(SeekFrom::Start(0));

@@ -155,8 +155,13 @@ impl<R: Read + Seek> Wire<R> {
 
     /// The bytes of a span, when it is at most [`MAX_STRING`] long.
     pub(crate) fn bytes(&mut self, s: Span) -> Result<Option<Vec<u8>>, WireError> {
+        self.bytes_upto(s, MAX_STRING)
+    }
+
+    /// The bytes of a span, when it is at most `cap` long.
+    pub(crate) fn bytes_upto(&mut self, s: Span, cap: u64) -> Result<Option<Vec<u8>>, WireError> {
         let n = s.end.saturating_sub(s.start);
-        if n > MAX_STRING {
+        if n > cap {
             return Ok(None);
         }
         self.goto(s.start)?;

@@ -3,9 +3,15 @@
 //! checkpoint operations every SavedModel carries (`SaveV2`, `RestoreV2`,
 //! `MergeV2Checkpoints`, …) read and write the model's own variables and are not
 //! reported.
+//!
+//! Keras models saved as SavedModels also carry `keras_metadata.pb` (`SavedMetadata`:
+//! one node per object, with a JSON config) from which `tf.keras.models.load_model`
+//! rebuilds the layers, `Lambda` bytecode included: each node's config is judged as a
+//! Keras config.
 
 use std::io::{Read, Seek};
 
+use super::keras;
 use super::onnx::broken;
 use super::protobuf::{Field, Span, Value, Wire, WireError};
 use crate::finding::{Finding, Rule, Severity};
@@ -259,4 +265,87 @@ impl<R: Read + Seek> Walk<'_, R> {
 fn clip(s: &str) -> String {
     let t: String = s.chars().take(120).collect();
     t.escape_debug().to_string()
+}
+
+/// Largest node config read from `keras_metadata.pb`.
+const MAX_KERAS_METADATA: u64 = 16 << 20;
+
+/// Whether the file is a `keras_metadata.pb`: only `nodes` (field 1) messages, the
+/// first with a `_tf_keras…` identifier (field 4).
+pub(crate) fn sniff_keras_metadata<R: Read + Seek>(w: &mut Wire<R>) -> bool {
+    let whole = w.whole();
+    let mut pos = 0;
+    let mut first = None;
+    loop {
+        match w.next(&mut pos, whole) {
+            Ok(Some(Field {
+                number: 1,
+                value: Value::Bytes(s),
+                ..
+            })) => first = first.or(Some(s)),
+            Ok(None) => break,
+            _ => return false,
+        }
+    }
+    let Some(node) = first else { return false };
+    let mut p = node.start;
+    while let Ok(Some(f)) = w.next(&mut p, node) {
+        if let (4, Value::Bytes(s)) = (f.number, f.value) {
+            return w
+                .string(s)
+                .ok()
+                .flatten()
+                .is_some_and(|id| id.starts_with("_tf_keras"));
+        }
+    }
+    false
+}
+
+/// Judges every node config of a `keras_metadata.pb` (SavedObject: node_path = 3,
+/// metadata = 5).
+pub(crate) fn check_keras_metadata<R: Read + Seek>(w: &mut Wire<R>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let whole = w.whole();
+    let mut pos = 0;
+    let result = (|| -> Result<(), WireError> {
+        while let Some(f) = w.next(&mut pos, whole)? {
+            let Value::Bytes(node) = f.value else {
+                continue;
+            };
+            let (mut path, mut metadata) = (String::new(), None);
+            let mut p = node.start;
+            while let Some(x) = w.next(&mut p, node)? {
+                match (x.number, x.value) {
+                    (3, Value::Bytes(s)) => path = w.string(s)?.unwrap_or_default(),
+                    (5, Value::Bytes(s)) => metadata = Some(s),
+                    _ => {}
+                }
+            }
+            let Some(m) = metadata else { continue };
+            match w.bytes_upto(m, MAX_KERAS_METADATA)? {
+                Some(json) if !json.is_empty() => {
+                    out.extend(keras::check_config(&json).into_iter().map(|mut x| {
+                        x.offset = node.start;
+                        x.message = format!("{} (node `{}`)", x.message, clip(&path));
+                        x
+                    }));
+                }
+                Some(_) => {}
+                None => out.push(Finding {
+                    severity: Severity::Medium,
+                    rule: Rule::ResourceLimit,
+                    message: format!(
+                        "the config of node `{}` is larger than {MAX_KERAS_METADATA} bytes: not examined",
+                        clip(&path)
+                    ),
+                    offset: node.start,
+                }),
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        out.push(broken(&e));
+    }
+    out
 }

@@ -515,6 +515,30 @@ write(
     {"worst": None, "rules": []},
 )
 
+# keras_metadata.pb of a Keras model saved as a SavedModel (SavedMetadata: nodes with
+# node_path = 3, identifier = 4, metadata = 5 as JSON); tf.keras rebuilds layers from it.
+def keras_metadata(layers):
+    root = {"name": "sequential", "class_name": "Sequential", "config": {"name": "sequential", "layers": layers}}
+    nodes = [("root", "_tf_keras_sequential", root)]
+    for i, layer in enumerate(layers):
+        meta = {"name": layer["config"]["name"], "trainable": True, "expects_training_arg": False, "dtype": "float32"}
+        meta.update(class_name=layer["class_name"], config=layer["config"])
+        nodes.append((f"root.layer-{i}", "_tf_keras_layer", meta))
+    out = b""
+    for i, (path, ident, meta) in enumerate(nodes):
+        node = pb_int(2, i) + pb_bytes(3, path) + pb_bytes(4, ident) + pb_bytes(5, json.dumps(meta))
+        out += pb_bytes(1, node)
+    return out
+
+
+k2_dense = {"class_name": "Dense", "config": {"name": "dense", "units": 4}}
+k2_lambda = {
+    "class_name": "Lambda",
+    "config": {"name": "lambda", "function": [base64.encodebytes(marshal.dumps((lambda x: x).__code__)).decode(), None, None], "function_type": "lambda"},
+}
+write("keras_metadata_ordinary.pb", keras_metadata([k2_dense]), {"worst": None, "rules": []})
+write("keras_metadata_lambda.pb", keras_metadata([k2_dense, k2_lambda]), {"worst": "critical", "rules": ["dangerous-global"]})
+
 with open(os.path.join(HERE, "expected.json"), "w") as f:
     json.dump(fixtures, f, indent=2, sort_keys=True)
     f.write("\n")
