@@ -159,6 +159,24 @@ fn scan_nested<R: Read + Seek>(mut r: R, depth: usize) -> FileReport {
         scan_stream(stream.take(MAX_DECOMPRESSED), gzip, depth, &mut report);
         return report;
     }
+    // LZ4 frames (joblib's `compress="lz4"`).
+    if head.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
+        report.format = "lz4".into();
+        let br = std::io::BufReader::with_capacity(1 << 20, &mut r);
+        let stream = lz4_flex::frame::FrameDecoder::new(br);
+        scan_stream(stream.take(MAX_DECOMPRESSED), true, depth, &mut report);
+        return report;
+    }
+    // joblib's pre-0.10 compressed files: `ZF`, the length in hex padded to 19
+    // characters, then zlib.
+    if head.starts_with(b"ZF0x") {
+        report.format = "joblib-zfile".into();
+        let _ = r.seek(SeekFrom::Start(21));
+        let br = std::io::BufReader::with_capacity(1 << 20, &mut r);
+        let stream = flate2::bufread::ZlibDecoder::new(br);
+        scan_stream(stream.take(MAX_DECOMPRESSED), true, depth, &mut report);
+        return report;
+    }
     if head.starts_with(b"BZh") && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d)) {
         report.format = "bzip2".into();
         let br = std::io::BufReader::with_capacity(1 << 20, &mut r);
@@ -226,11 +244,15 @@ fn scan_nested<R: Read + Seek>(mut r: R, depth: usize) -> FileReport {
                 let _ = r.seek(SeekFrom::Start(start as u64));
                 let mut br = std::io::BufReader::with_capacity(1 << 20, &mut r);
                 let p = pickle::scan_pickle_reader(&mut br, len.saturating_sub(start as u64));
-                list_imports(&mut report, &p, None, start as u64);
-                report.findings.extend(p.findings.iter().map(|f| Located {
-                    location: format!("(object array) @ byte {}", f.offset + start as u64),
-                    ..located(f, None)
-                }));
+                // numpy writes the objects as a pickle opening with PROTO; a header that
+                // only seemed to name objects is followed by plain data.
+                if is_pickle(&p, p.protocol.is_some()) {
+                    list_imports(&mut report, &p, None, start as u64);
+                    report.findings.extend(p.findings.iter().map(|f| Located {
+                        location: format!("(object array) @ byte {}", f.offset + start as u64),
+                        ..located(f, None)
+                    }));
+                }
             }
             _ => scan_npy(&head, None, &mut report),
         }
@@ -278,10 +300,69 @@ fn scan_nested<R: Read + Seek>(mut r: R, depth: usize) -> FileReport {
             .findings
             .extend(p.findings.iter().map(|f| located(f, None)));
     }
+    if report.format == "unknown" {
+        scan_unrecognised(&mut r, len, &mut report);
+    }
     if !matches!(report.format.as_str(), "zip" | "pytorch-zip" | "keras") {
         scan_trailing_zip(&mut r, len, &mut report);
     }
     report
+}
+
+/// A file no format claimed. HDF5 finds its superblock after a user block (at 512,
+/// 1024, 2048, … bytes); and the unpickler accepts any opcode first, so the file is
+/// simulated as a pickle and reported as one when it imports something (random data
+/// breaks at once and imports nothing) or when the simulation had to stop early.
+fn scan_unrecognised<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) {
+    let mut at = 512u64;
+    while at + 8 <= len {
+        let mut sig = [0u8; 8];
+        let found = r.seek(SeekFrom::Start(at)).is_ok()
+            && read_head(r, &mut sig) == 8
+            && &sig == hdf5::SIGNATURE;
+        if found {
+            let _ = r.seek(SeekFrom::Start(0));
+            let (keras_model, findings) = hdf5::check(&mut *r, len);
+            report.format = if keras_model { "keras-h5" } else { "hdf5" }.into();
+            report
+                .findings
+                .extend(findings.iter().map(|f| located(f, None)));
+            return;
+        }
+        at = at.saturating_mul(2);
+    }
+    let _ = r.seek(SeekFrom::Start(0));
+    let mut br = std::io::BufReader::with_capacity(1 << 20, &mut *r);
+    let p = pickle::scan_pickle_reader(&mut br, len);
+    if is_pickle(&p, false) {
+        report.format = "pickle".into();
+        report
+            .findings
+            .extend(p.findings.iter().map(|f| located(f, None)));
+        list_imports(report, &p, None, 0);
+    }
+    let _ = r.seek(SeekFrom::Start(0));
+}
+
+/// Whether a simulation found a pickle rather than data: it imported something, it
+/// stopped on a limit (the loader would go on), or, when the bytes open like a pickle,
+/// it ran to `STOP` or through a few opcodes.
+fn is_pickle(p: &pickle::PickleReport, opens_like_one: bool) -> bool {
+    // Text read as protocol 0 "imports" whole lines: only Python names count.
+    let ident = |s: &str| {
+        !s.is_empty()
+            && s.split('.').all(|part| {
+                part.chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_')
+                    && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+            })
+    };
+    p.imports
+        .iter()
+        .any(|i| ident(i.module.trim()) && ident(i.name.trim()))
+        || p.findings.iter().any(|f| f.rule == Rule::ResourceLimit)
+        || (opens_like_one && (p.complete || p.opcodes > 2))
 }
 
 /// A file that does not start like a zip but ends like one (a polyglot: a pickle, a
@@ -420,7 +501,9 @@ fn scan_tar(mut r: impl Read, depth: usize, report: &mut FileReport) {
             }
             return;
         }
-        if !matches!(h.kind, b'0' | 0 | b'7') {
+        // Folders, devices and FIFOs hold no data; every other type flag, unknown ones
+        // included, is extracted as a regular file by tarfile and GNU tar.
+        if matches!(h.kind, b'3' | b'4' | b'5' | b'6' | b'g') {
             return;
         }
         if h.size <= MAX_MEMBER {
@@ -507,6 +590,9 @@ fn scan_npy(data: &[u8], member: Option<&str>, report: &mut FileReport) {
     match numpy::object_array(data) {
         Ok(Some(start)) => {
             let p = pickle::scan_pickle(data.get(start..).unwrap_or_default());
+            if !is_pickle(&p, p.protocol.is_some()) {
+                return;
+            }
             list_imports(report, &p, member, start as u64);
             report.findings.extend(p.findings.iter().map(|f| Located {
                 location: format!(
@@ -548,27 +634,32 @@ fn scan_zip<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) {
     {
         report.format = "pytorch-zip".into();
     }
-    // Keras v3: config.json at the root, beside metadata.json or the weights.
-    let keras_config = members.iter().find(|m| m.name == "config.json");
-    let keras = keras_config.is_some()
-        && members
-            .iter()
-            .any(|m| m.name == "metadata.json" || m.name.starts_with("model.weights"));
-    if let (true, Some(cfg)) = (keras, keras_config) {
-        report.format = "keras".into();
+    // Keras v3: config.json at the root (Keras builds the model from it alone, and
+    // reads the last copy when the archive lists it twice).
+    let markers = members
+        .iter()
+        .any(|m| m.name == "metadata.json" || m.name.starts_with("model.weights"));
+    for cfg in members.iter().filter(|m| m.name == "config.json") {
         match zip::read_member(r, cfg, MAX_MEMBER) {
-            Ok((data, _)) => report
-                .findings
-                .extend(keras::check_config(&data).iter().map(|f| Located {
-                    location: "config.json".into(),
-                    ..located(f, Some("config.json"))
-                })),
-            Err(_) => report.findings.push(note(
+            Ok((data, _)) => {
+                let keras_like = markers || keras::looks_like_config(&data);
+                if keras_like {
+                    report.format = "keras".into();
+                    report
+                        .findings
+                        .extend(keras::check_config(&data).iter().map(|f| Located {
+                            location: "config.json".into(),
+                            ..located(f, Some("config.json"))
+                        }));
+                }
+            }
+            Err(_) if markers => report.findings.push(note(
                 Severity::Medium,
                 Rule::BrokenPickle,
                 "the Keras config.json cannot be read".into(),
                 "config.json".into(),
             )),
+            Err(_) => {}
         }
     }
     let mut seen = std::collections::HashSet::new();
@@ -595,7 +686,9 @@ fn scan_zip<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) {
                 m.name.clone(),
             ));
         }
-        let unpickled_by_loader = m.name.ends_with(".pkl") || m.name.ends_with(".pickle");
+        // PyTorch's zip reader matches member names without regard to case.
+        let lower = m.name.to_ascii_lowercase();
+        let unpickled_by_loader = lower.ends_with(".pkl") || lower.ends_with(".pickle");
         if !(unpickled_by_loader || m.size <= SNIFF_MEMBER || m.name.ends_with(".npy")) {
             continue;
         }
@@ -618,11 +711,11 @@ fn scan_zip<R: Read + Seek>(r: &mut R, len: u64, report: &mut FileReport) {
                 }
                 if data.starts_with(b"\x93NUMPY") {
                     scan_npy(&data, Some(&m.name), report);
-                } else if unpickled_by_loader || looks_like_pickle(data.get(..2).unwrap_or_default()) {
+                } else {
                     let p = pickle::scan_pickle(&data);
-                    // A small member that merely starts like a pickle but is not one is data.
-                    let pickle_like = unpickled_by_loader || p.complete || p.opcodes > 2;
-                    if pickle_like {
+                    // A member that merely starts like a pickle but is not one is data.
+                    let opens = looks_like_pickle(data.get(..2).unwrap_or_default());
+                    if unpickled_by_loader || is_pickle(&p, opens) {
                         report.findings.extend(p.findings.iter().map(|f| located(f, Some(&m.name))));
                         list_imports(report, &p, Some(&m.name), 0);
                     }

@@ -71,6 +71,21 @@ const DANGEROUS_MODULES: &[(&str, Severity, &str)] = &[
     ),
     ("platform", Severity::Critical, "runs commands (popen)"),
     (
+        "_osx_support",
+        Severity::Critical,
+        "runs shell commands (_read_output)",
+    ),
+    (
+        "logging.config",
+        Severity::Critical,
+        "builds handlers from configuration that imports and calls any callable",
+    ),
+    (
+        "pkgutil",
+        Severity::Critical,
+        "imports any module and returns any attribute (resolve_name)",
+    ),
+    (
         "webbrowser",
         Severity::Critical,
         "opens URLs with external programs",
@@ -116,6 +131,12 @@ const DANGEROUS_MODULES: &[(&str, Severity, &str)] = &[
 
 /// Single callables on the deny list: `(module, name, severity, reason)`.
 const DANGEROUS_NAMES: &[(&str, &str, Severity, &str)] = &[
+    (
+        "copyreg",
+        "add_extension",
+        Severity::High,
+        "registers extension codes that make later opcodes import any global",
+    ),
     (
         "builtins",
         "eval",
@@ -281,6 +302,13 @@ const DANGEROUS_NAMES: &[(&str, &str, Severity, &str)] = &[
 
 /// Deserialisers: a call to one with bytes is a nested pickle.
 const DESERIALIZERS: &[(&str, &str, Severity)] = &[
+    ("pickle", "_Unpickler", Severity::High),
+    ("pickle", "Unpickler", Severity::High),
+    ("_pickle", "Unpickler", Severity::High),
+    ("numpy.lib._npyio_impl", "load", Severity::High),
+    ("numpy.lib.npyio", "load", Severity::High),
+    ("numpy.lib._format_impl", "read_array", Severity::High),
+    ("numpy.lib.format", "read_array", Severity::High),
     ("pickle", "loads", Severity::Critical),
     ("pickle", "load", Severity::Critical),
     ("pickle", "Unpickler", Severity::Critical),
@@ -416,13 +444,160 @@ pub(crate) fn canonical_module(module: &str) -> &str {
     match module {
         "__builtin__" | "exceptions" => "builtins",
         "copy_reg" => "copyreg",
+        "_operator" => "operator",
+        "_functools" => "functools",
+        "_codecs" => "_codecs",
         "cPickle" => "pickle",
         m => m,
     }
 }
 
-/// Judges `module.name` (the name may be a dotted attribute path).
+/// Constructors of harmless values that live in otherwise dangerous modules: result
+/// structs, enums and path or URL objects (building one touches nothing).
+const SAFE_EXCEPTIONS: &[(&str, &str)] = &[
+    ("types", "SimpleNamespace"),
+    ("os", "stat_result"),
+    ("posix", "stat_result"),
+    ("nt", "stat_result"),
+    ("os", "terminal_size"),
+    ("posix", "terminal_size"),
+    ("os", "times_result"),
+    ("posix", "times_result"),
+    ("os", "uname_result"),
+    ("posix", "uname_result"),
+    ("platform", "uname_result"),
+    ("pathlib", "Path"),
+    ("pathlib", "PosixPath"),
+    ("pathlib", "WindowsPath"),
+    ("pathlib", "PurePath"),
+    ("pathlib", "PurePosixPath"),
+    ("pathlib", "PureWindowsPath"),
+    ("pathlib._local", "Path"),
+    ("pathlib._local", "PosixPath"),
+    ("pathlib._local", "PurePosixPath"),
+    ("http", "HTTPStatus"),
+    ("urllib.parse", "ParseResult"),
+    ("urllib.parse", "SplitResult"),
+    ("urllib.parse", "DefragResult"),
+    ("urllib.parse", "ParseResultBytes"),
+    ("urllib.parse", "SplitResultBytes"),
+];
+
+/// Names that the safe prefixes (`sklearn.…`) re-export from elsewhere: judged for what
+/// they really are, not as estimators.
+const REEXPORTS: &[(&str, Severity, &str)] = &[
+    (
+        "GzipFile",
+        Severity::High,
+        "opens, creates or truncates any file (gzip.GzipFile)",
+    ),
+    (
+        "Client",
+        Severity::High,
+        "connects to any address (multiprocessing.connection)",
+    ),
+    (
+        "Listener",
+        Severity::High,
+        "listens on any address (multiprocessing.connection)",
+    ),
+    (
+        "Connection",
+        Severity::High,
+        "receives pickles over a connection (multiprocessing.connection)",
+    ),
+    (
+        "NamedTemporaryFile",
+        Severity::High,
+        "creates files (tempfile)",
+    ),
+    (
+        "TemporaryDirectory",
+        Severity::High,
+        "creates and deletes folders (tempfile)",
+    ),
+    (
+        "Thread",
+        Severity::High,
+        "starts a thread running any callable (threading)",
+    ),
+    (
+        "Memory",
+        Severity::High,
+        "writes cache files (joblib.Memory)",
+    ),
+    (
+        "Request",
+        Severity::Medium,
+        "describes a network request (urllib)",
+    ),
+    (
+        "ThreadpoolController",
+        Severity::Medium,
+        "changes native thread pools",
+    ),
+    (
+        "Queue",
+        Severity::Medium,
+        "is a queue shared with threads or processes",
+    ),
+];
+
+/// Dunder attributes that reach interpreter internals (`__globals__`, `__dict__`, …).
+fn reaches_internals(segment: &str) -> bool {
+    segment.len() > 4 && segment.starts_with("__") && segment.ends_with("__")
+}
+
+/// Judges `module.name` (the name may be a dotted attribute path). A dotted name is
+/// resolved by attribute access at load time (`logging.os.system` is `os.system`), so
+/// every split of the path is judged and the worst verdict wins.
 pub fn judge(module: &str, name: &str) -> Judgement {
+    let module = canonical_module(module.trim());
+    let name = name.trim();
+    let direct = judge_one(module, name);
+    if !name.contains('.') {
+        return direct;
+    }
+    let segments: Vec<&str> = name.split('.').collect();
+    if segments.iter().any(|s| reaches_internals(s)) {
+        return Judgement::Dangerous(
+            Severity::Critical,
+            "walks `__…__` attributes to reach interpreter internals",
+        );
+    }
+    let mut worst = direct;
+    for i in 1..segments.len() {
+        let (head, tail) = segments.split_at(i);
+        let candidates = [
+            (head.join("."), tail.join(".")),
+            (format!("{module}.{}", head.join(".")), tail.join(".")),
+        ];
+        for (m, n) in candidates {
+            let j = judge_one(&m, &n);
+            if rank(&j) > rank(&worst) {
+                worst = j;
+            }
+        }
+    }
+    worst
+}
+
+fn rank(j: &Judgement) -> u8 {
+    match j {
+        Judgement::Safe => 0,
+        Judgement::Unknown => 1,
+        Judgement::Dangerous(s, _) | Judgement::Deserializer(s, _) => 2 + *s as u8,
+    }
+}
+
+fn judge_one(module: &str, name: &str) -> Judgement {
+    let module = canonical_module(module);
+    if SAFE_EXCEPTIONS
+        .iter()
+        .any(|(m, n)| *m == module && *n == name)
+    {
+        return Judgement::Safe;
+    }
     let module = canonical_module(module.trim());
     let first = name.split('.').next().unwrap_or(name);
     let top = module.split('.').next().unwrap_or(module);
@@ -457,6 +632,9 @@ pub fn judge(module: &str, name: &str) -> Judgement {
         if SAFE_PREFIXES.iter().any(|p| module.starts_with(p))
             && name.chars().next().is_some_and(char::is_uppercase)
         {
+            if let Some((_, sev, why)) = REEXPORTS.iter().find(|(n, _, _)| *n == name) {
+                return Judgement::Dangerous(*sev, why);
+            }
             return Judgement::Safe;
         }
     }

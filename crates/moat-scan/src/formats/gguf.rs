@@ -43,6 +43,51 @@ const ESCAPES: &[&str] = &[
     "exec(",
 ];
 
+/// The template with `\xNN`, `\uNNNN` and octal escapes decoded, then quotes, `~`,
+/// `+`, `%s` and whitespace removed, lowercased: `'_'~'_'~'class'` reads `__class`.
+fn normalize_template(t: &str) -> String {
+    let mut decoded = String::with_capacity(t.len());
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            let (radix, n) = match chars.peek() {
+                Some('x') => (16, 2),
+                Some('u') => (16, 4),
+                Some('U') => (16, 8),
+                Some('0'..='7') => (8, 3),
+                _ => (0, 0),
+            };
+            if n > 0 {
+                let mut look = chars.clone();
+                if radix == 16 {
+                    look.next();
+                }
+                let digits: String = look.clone().take(n).collect();
+                if let Some(ch) = u32::from_str_radix(&digits, radix)
+                    .ok()
+                    .and_then(char::from_u32)
+                {
+                    if digits.len() == n {
+                        decoded.push(ch);
+                        chars = look;
+                        for _ in 0..n {
+                            chars.next();
+                        }
+                        continue;
+                    }
+                }
+            }
+        }
+        decoded.push(c);
+    }
+    decoded
+        .replace("%s", "")
+        .chars()
+        .filter(|c| !matches!(c, '\'' | '"' | '~' | '+') && !c.is_whitespace())
+        .collect::<String>()
+        .to_lowercase()
+}
+
 struct R<'a, T: Read> {
     r: &'a mut T,
     pos: u64,
@@ -164,7 +209,30 @@ pub(crate) fn check<T: Read>(r: &mut T, len: u64) -> Vec<Finding> {
         match step {
             Ok((key, Some(text))) if key.starts_with(b"tokenizer.chat_template") => {
                 let t = String::from_utf8_lossy(&text);
-                let hits: Vec<&str> = ESCAPES.iter().copied().filter(|m| t.contains(m)).collect();
+                // Names are also built at render time: `'_'~'_'~'class'`, `'\x5f\x5f'`,
+                // `'%sclass%s'|format('__','__')`. Judge the text with escapes decoded and
+                // quotes, concatenation and spaces removed too.
+                let n = normalize_template(&t);
+                let mut hits: Vec<&str> = ESCAPES
+                    .iter()
+                    .copied()
+                    .filter(|m| t.contains(m) || n.contains(&m.to_lowercase()))
+                    .collect();
+                if hits.is_empty() && n.contains("__") {
+                    hits.push("a name built with `__`");
+                }
+                let attr = t.contains("|attr") || n.contains("|attr(") || n.contains("attr(");
+                if hits.is_empty() && attr {
+                    f.push(Finding {
+                        severity: Severity::High,
+                        rule: Rule::TemplateInjection,
+                        message: format!(
+                            "`{}` reads attributes by computed name (the `attr` filter), the way templates reach Python internals: review it",
+                            String::from_utf8_lossy(&key)
+                        ),
+                        offset: at,
+                    });
+                }
                 if !hits.is_empty() {
                     f.push(Finding {
                         severity: Severity::Critical,
@@ -232,6 +300,22 @@ mod tests {
             (f[0].severity, f[0].rule),
             (Severity::Critical, Rule::TemplateInjection)
         );
+    }
+
+    #[test]
+    fn obfuscated_names_are_seen() {
+        for evil in [
+            "{{ ()|attr('_'~'_'~'class'~'_'~'_') }}",
+            "{{ ()|attr('\\x5f\\x5fclass\\x5f\\x5f') }}",
+            "{{ ()|attr('%sclass%s'|format('__','__')) }}",
+        ] {
+            let f = run(&gguf(&[("tokenizer.chat_template", evil)]));
+            assert_eq!(f.len(), 1, "{evil}: {f:?}");
+            assert_eq!(f[0].severity, Severity::Critical, "{evil}");
+        }
+        let ordinary =
+            "{% for m in messages %}{{ '<|' ~ m['role'] ~ '|>' ~ m['content'] }}{% endfor %}";
+        assert!(run(&gguf(&[("tokenizer.chat_template", ordinary)])).is_empty());
     }
 
     #[test]

@@ -33,6 +33,37 @@ fn walk(v: &Value, path: &str, out: &mut Vec<Finding>) {
     match v {
         Value::Object(map) => {
             let class = map.get("class_name").and_then(Value::as_str);
+            // A function serialised on its own (an activation, a loss): marshalled
+            // bytecode that Keras rebuilds with `func_load`.
+            if class == Some("__lambda__") {
+                out.push(Finding {
+                    severity: Severity::Critical,
+                    rule: Rule::DangerousGlobal,
+                    message: format!("`{path}` is a Python function stored as marshalled bytecode: it runs when the model is loaded without safe mode, or called"),
+                    offset: 0,
+                });
+                return;
+            }
+            // Keras 3 names plain functions by module and name (`class_name`
+            // "function", the name in `config`): that function is imported.
+            if let (Some("function"), Some(module), Some(Value::String(f))) = (
+                class,
+                map.get("module").and_then(Value::as_str),
+                map.get("config"),
+            ) {
+                if let Judgement::Dangerous(sev, why) | Judgement::Deserializer(sev, why) =
+                    judge(module, f)
+                {
+                    out.push(Finding {
+                        severity: sev,
+                        rule: Rule::DangerousGlobal,
+                        message: format!("`{path}` is the function `{module}.{f}`, which {why}"),
+                        offset: 0,
+                    });
+                    return;
+                }
+            }
+            let class = class.map(|c| c.rsplit('.').next().unwrap_or(c));
             let module = map.get("module").and_then(Value::as_str);
             let name = map
                 .get("config")
@@ -52,6 +83,16 @@ fn walk(v: &Value, path: &str, out: &mut Vec<Finding>) {
                         .and_then(|f| f.get(0))
                         .is_some_and(Value::is_string);
                 let code = keras2 || function.is_some_and(|f| f.to_string().contains("\"code\""));
+                // The function itself is judged here, not again below.
+                let mut rest = map.clone();
+                if let Some(Value::Object(c)) = rest.get_mut("config") {
+                    c.remove("function");
+                }
+                for (k, child) in &rest {
+                    if k != "class_name" && k != "module" {
+                        walk(child, k, out);
+                    }
+                }
                 out.push(Finding {
                     severity: if code { Severity::Critical } else { Severity::High },
                     rule: Rule::DangerousGlobal,
@@ -61,6 +102,7 @@ fn walk(v: &Value, path: &str, out: &mut Vec<Finding>) {
                     ),
                     offset: 0,
                 });
+                return;
             }
             if let (Some(module), Some(class)) = (module, class) {
                 match judge(module, class) {
@@ -94,9 +136,78 @@ fn walk(v: &Value, path: &str, out: &mut Vec<Finding>) {
     }
 }
 
+/// Whether a `config.json` is a Keras model config (an object with `class_name`), as
+/// opposed to, say, a transformers config.
+pub(crate) fn looks_like_config(config: &[u8]) -> bool {
+    parse(config).is_some_and(|v| v.get("class_name").is_some())
+}
+
+/// JSON as Python's `json` module reads it: `NaN`, `Infinity` and lone surrogate
+/// escapes are accepted there, so a config using them is read too (they become `null`
+/// and U+FFFD).
+fn parse(config: &[u8]) -> Option<Value> {
+    if let Ok(v) = serde_json::from_slice::<Value>(config) {
+        return Some(v);
+    }
+    let text = String::from_utf8_lossy(config);
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_string {
+            if c == '\\' {
+                let next = chars.next();
+                if next == Some('u') {
+                    let hex: String = chars.clone().take(4).collect();
+                    let surrogate =
+                        u32::from_str_radix(&hex, 16).is_ok_and(|v| (0xd800..0xe000).contains(&v));
+                    if surrogate {
+                        for _ in 0..4 {
+                            chars.next();
+                        }
+                        out.push_str("\\ufffd");
+                        continue;
+                    }
+                }
+                out.push(c);
+                if let Some(n) = next {
+                    out.push(n);
+                }
+                continue;
+            }
+            if c == '"' {
+                in_string = false;
+            }
+            out.push(c);
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+            out.push(c);
+            continue;
+        }
+        let rest: String = std::iter::once(c).chain(chars.clone().take(8)).collect();
+        let word = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|w| rest.starts_with(w));
+        if let Some(w) = word {
+            for _ in 1..w.len() {
+                chars.next();
+            }
+            out.push_str("null");
+            continue;
+        }
+        out.push(c);
+    }
+    serde_json::from_str(&out).ok()
+}
+
 /// Checks a Keras `config.json`.
 pub(crate) fn check_config(config: &[u8]) -> Vec<Finding> {
-    match serde_json::from_slice::<Value>(config) {
+    match parse(config)
+        .ok_or(())
+        .or_else(|()| serde_json::from_slice::<Value>(config))
+    {
         Ok(v) => {
             let mut out = Vec::new();
             walk(&v, "model", &mut out);

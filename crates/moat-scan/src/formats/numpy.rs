@@ -30,11 +30,40 @@ pub(crate) fn object_array(data: &[u8]) -> Result<Option<usize>, &'static str> {
         .get(start..end)
         .ok_or("the .npy header runs past the end")?;
     let header = String::from_utf8_lossy(header);
-    // `'descr': '|O'` (or `'O'`): an object array, stored as a pickle.
-    let object = header
-        .split("'descr':")
-        .nth(1)
-        .map(|d| d.trim_start())
-        .is_some_and(|d| d.starts_with("'|O'") || d.starts_with("'O'") || d.starts_with("\"|O\""));
-    Ok(object.then_some(end))
+    Ok(holds_objects(&header).then_some(end))
+}
+
+/// Whether a header's dtype may hold Python objects (stored as a pickle): any quoted
+/// token that is an object type code (`O`, `|O`, `O8`, `object`), as a plain dtype, a
+/// field of a structured one or a sub-array. A field merely named with an `O` can match
+/// too: the caller treats the data as a pickle only if it is one.
+pub(crate) fn holds_objects(header: &str) -> bool {
+    header.split(['\'', '"']).skip(1).step_by(2).any(|tok| {
+        let t = tok.trim_start_matches(['|', '<', '>', '=']);
+        t == "object"
+            || t.strip_prefix('O')
+                .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_dtypes_in_every_spelling() {
+        for h in [
+            "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
+            "{'descr' : '|O8', 'shape': (1,)}",
+            "{\"descr\": \"O\", 'shape': (1,)}",
+            "{'descr': 'object', 'shape': (1,)}",
+            "{'descr': [('a', '|O')], 'fortran_order': False, 'shape': (2,), }",
+            "{'descr': [('a', ('O', (2,)))], 'shape': (2,)}",
+        ] {
+            assert!(holds_objects(h), "{h}");
+        }
+        assert!(!holds_objects(
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }"
+        ));
+    }
 }

@@ -249,15 +249,20 @@ impl<R: Read + Seek> Walk<'_, R> {
         });
     }
 
-    /// The first string field `number` of a small message.
+    /// String field `number` of a small message; the last one, as protobuf parsers
+    /// keep the last value of a repeated singular field.
     fn string_field(&mut self, s: Span, number: u64) -> Result<Option<String>, WireError> {
         let mut pos = s.start;
+        let mut last = None;
         while let Some(f) = self.w.next(&mut pos, s)? {
             if let (true, Value::Bytes(v)) = (f.number == number, f.value) {
-                return self.w.string(v);
+                last = Some(v);
             }
         }
-        Ok(None)
+        match last {
+            Some(v) => self.w.string(v),
+            None => Ok(None),
+        }
     }
 }
 

@@ -98,6 +98,8 @@ enum V {
     /// (the state of joblib's array wrappers); shared, as Python shares it, through the
     /// memo.
     Dict(Entries),
+    /// A list's first items that are not containers (array shapes given as lists).
+    List(Rc<RefCell<Vec<V>>>),
     /// A `joblib.numpy_pickle.NumpyArrayWrapper`: its `BUILD` is followed by the
     /// array's raw bytes (or, for object arrays, a pickle of its own) in the stream.
     ArrayWrapper,
@@ -105,6 +107,128 @@ enum V {
 
 /// The kept entries of a dict.
 type Entries = Rc<RefCell<Vec<(Rc<str>, V)>>>;
+
+/// An integer as Python's `int()` reads it: surrounding spaces, a sign, and
+/// underscores between digits.
+fn python_int(s: &str) -> Option<i64> {
+    let t = s.trim();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, t.get(1..)?),
+        Some(b'+') => (false, t.get(1..)?),
+        _ => (false, t),
+    };
+    if digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+        return None;
+    }
+    let v: i64 = digits.replace('_', "").parse().ok()?;
+    Some(if neg { -v } else { v })
+}
+
+/// Python's `codecs.escape_decode`, as protocol 0 `STRING` arguments are read.
+fn escape_decode(t: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(t.len());
+    let mut i = 0;
+    while let Some(&c) = t.get(i) {
+        i += 1;
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(&e) = t.get(i) else {
+            out.push(b'\\');
+            break;
+        };
+        i += 1;
+        match e {
+            b'\n' => {}
+            b'\\' | b'\'' | b'"' => out.push(e),
+            b'a' => out.push(7),
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'v' => out.push(11),
+            b'x' => {
+                let h = t.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok());
+                match h.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.extend_from_slice(b"\\x"),
+                }
+            }
+            b'0'..=b'7' => {
+                let mut v = u32::from(e - b'0');
+                for _ in 0..2 {
+                    match t.get(i) {
+                        Some(&d @ b'0'..=b'7') => {
+                            v = v * 8 + u32::from(d - b'0');
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push((v & 0xff) as u8);
+            }
+            other => {
+                out.push(b'\\');
+                out.push(other);
+            }
+        }
+    }
+    out
+}
+
+/// Python's `raw-unicode-escape` decoding of protocol 0 `UNICODE` arguments: only
+/// `\uXXXX` and `\UXXXXXXXX` are escapes.
+fn raw_unicode_escape_decode(t: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(t);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            let n = match chars.peek() {
+                Some('u') => 4,
+                Some('U') => 8,
+                _ => 0,
+            };
+            if n > 0 {
+                let rest: String = chars.clone().skip(1).take(n).collect();
+                if let Some(ch) = (rest.len() == n)
+                    .then(|| u32::from_str_radix(&rest, 16).ok())
+                    .flatten()
+                    .and_then(char::from_u32)
+                {
+                    out.push(ch);
+                    for _ in 0..=n {
+                        chars.next();
+                    }
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+    }
+    out.into_bytes()
+}
+
+/// Builtin types whose plain methods `getattr` may fetch (how `str.lower` pickles).
+const BUILTIN_TYPES: &[&str] = &[
+    "str",
+    "bytes",
+    "bytearray",
+    "dict",
+    "list",
+    "set",
+    "frozenset",
+    "tuple",
+    "int",
+    "float",
+    "complex",
+    "bool",
+];
 
 /// Entries kept per dict.
 const DICT_ENTRIES: usize = 64;
@@ -255,6 +379,11 @@ impl<'a> Input<'a> {
 
 struct Machine<'a> {
     input: Input<'a>,
+    /// `builtins.getattr` was imported: whether every call so far only fetched a
+    /// method of a builtin type (`getattr(str, "lower")`, how methods are pickled), and
+    /// where it was imported. Judged when it is used, or at the end.
+    getattr: Option<(bool, u64)>,
+    getattr_reported: bool,
     base: u64,
     limits: Limits,
     depth: usize,
@@ -294,6 +423,8 @@ fn scan_stream(
 ) -> PickleReport {
     let mut m = Machine {
         input: Input::new(r, len),
+        getattr: None,
+        getattr_reported: false,
         base,
         limits,
         depth,
@@ -340,8 +471,9 @@ fn scan_stream(
             Err(Stop::Limit(why)) => {
                 m.report.complete = false;
                 let offset = m.base + m.input.pos();
+                // The loader goes on where the scanner stopped: fail closed.
                 m.finding(
-                    Severity::Medium,
+                    Severity::High,
                     Rule::ResourceLimit,
                     format!("analysis stopped at byte {offset}: {why}; the rest of the pickle was not examined"),
                     offset,
@@ -350,10 +482,29 @@ fn scan_stream(
             }
         }
     }
+    if let Some((_, offset)) = m.getattr.filter(|(safe_only, _)| !*safe_only) {
+        m.getattr_finding(offset);
+    }
     m.report
 }
 
 impl Machine<'_> {
+    /// The finding for `builtins.getattr`, once: it reaches any attribute of anything.
+    fn getattr_finding(&mut self, offset: u64) {
+        if self.getattr_reported {
+            return;
+        }
+        self.getattr_reported = true;
+        if let Judgement::Dangerous(sev, why) = judge("builtins", "getattr") {
+            self.finding(
+                sev,
+                Rule::DangerousGlobal,
+                format!("imports `builtins.getattr`, which {why}: loading this file can run code"),
+                offset,
+            );
+        }
+    }
+
     fn finding(&mut self, severity: Severity, rule: Rule, message: String, offset: u64) {
         self.report.findings.push(Finding {
             severity,
@@ -475,6 +626,11 @@ impl Machine<'_> {
             "{}.{name}",
             crate::checks::globals::canonical_module(module)
         );
+        let builtin = crate::checks::globals::canonical_module(module.trim()) == "builtins";
+        if builtin && name.trim() == "getattr" {
+            self.getattr.get_or_insert((true, offset));
+            return Ok(i);
+        }
         match judge(module, name) {
             Judgement::Safe => {}
             Judgement::Dangerous(sev, why) => self.finding(
@@ -521,6 +677,31 @@ impl Machine<'_> {
         let judgement = judge(&module, &name);
         // getattr(obj, "name"): the attribute reached is a global of its own.
         let builtin = matches!(module.trim(), "builtins" | "__builtin__");
+        if builtin && name.trim() == "getattr" {
+            let safe = match (args.first(), args.get(1)) {
+                (Some(V::Global(g)), Some(V::Str(attr))) => {
+                    let ty = self.report.imports.get(*g).map(|o| {
+                        (
+                            crate::checks::globals::canonical_module(o.module.trim()).to_owned(),
+                            o.name.clone(),
+                        )
+                    });
+                    matches!(ty, Some((m, n)) if m == "builtins" && BUILTIN_TYPES.contains(&n.as_str()))
+                        && !attr.starts_with('_')
+                        && attr.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                }
+                _ => false,
+            };
+            if safe {
+                return Ok(V::Other);
+            }
+            if let Some((safe_only, at)) = self.getattr {
+                self.getattr = Some((false, at));
+                if safe_only {
+                    self.getattr_finding(at);
+                }
+            }
+        }
         if let (true, "getattr", Some(obj), Some(V::Str(attr))) =
             (builtin, name.as_str(), args.first(), args.get(1))
         {
@@ -614,9 +795,41 @@ impl Machine<'_> {
             }
             if let V::Str(k) = k {
                 // No dict inside a kept dict: no reference cycles.
-                let v = if matches!(v, V::Dict(_)) { V::Other } else { v };
+                // A list may be a dict's value (its items are scalars, see `append`).
+                let v = match v {
+                    V::List(l) => V::List(l),
+                    v => Self::acyclic(v),
+                };
                 d.push((k, v));
             }
+        }
+    }
+
+    /// What a kept container may hold: scalars, and tuples of scalars (a shape). No
+    /// container that could lead back to itself: no reference cycles.
+    fn acyclic(v: V) -> V {
+        let scalar = |v: &V| {
+            matches!(
+                v,
+                V::Int(_) | V::Str(_) | V::Other | V::Called(_) | V::Global(_)
+            )
+        };
+        match v {
+            V::Tuple(t) if t.iter().all(scalar) => V::Tuple(t),
+            v if scalar(&v) => v,
+            _ => V::Other,
+        }
+    }
+
+    /// Appends items to a kept list (no containers inside: no reference cycles).
+    fn append(target: &V, items: Vec<V>) {
+        let V::List(l) = target else { return };
+        let mut l = l.borrow_mut();
+        for v in items {
+            if l.len() >= DICT_ENTRIES {
+                break;
+            }
+            l.push(Self::acyclic(v));
         }
     }
 
@@ -646,7 +859,18 @@ impl Machine<'_> {
         let Some(V::Called(Some(descr))) = descr else {
             return Err(Stop::Broken("a joblib array whose dtype cannot be read"));
         };
-        if descr.starts_with('O') {
+        // A structured dtype (`V…`) may hold an object field: joblib then writes a pickle
+        // (protocol 5, opening with PROTO) where plain data would begin with the
+        // alignment byte (1 to 16) or raw values.
+        let inline_pickle = descr.starts_with('V')
+            && self.input.fill(2).is_ok_and(|n| n >= 2)
+            && self.input.buf.get(self.input.at) == Some(&0x80)
+            && self
+                .input
+                .buf
+                .get(self.input.at + 1)
+                .is_some_and(|p| (2..=5).contains(p));
+        if descr.starts_with('O') || inline_pickle {
             // A pickle inside the pickle, with a stack and memo of its own.
             let stack = std::mem::take(&mut self.stack);
             let memo = std::mem::take(&mut self.memo);
@@ -661,14 +885,19 @@ impl Machine<'_> {
             .parse()
             .map_err(|_| Stop::Broken("a joblib array of an unknown dtype"))?;
         let itemsize = if descr.starts_with('U') { n * 4 } else { n };
-        let count = match shape {
-            Some(V::Tuple(dims)) => dims.iter().try_fold(1u64, |acc, d| match d {
-                V::Int(n) if *n >= 0 => acc.checked_mul(*n as u64),
-                _ => None,
-            }),
+        let dims: Option<Vec<V>> = match shape {
+            Some(V::Tuple(dims)) => Some(dims.to_vec()),
+            Some(V::List(items)) => Some(items.borrow().clone()),
             _ => None,
-        }
-        .ok_or(Stop::Broken("a joblib array whose shape cannot be read"))?;
+        };
+        let count = dims
+            .and_then(|dims| {
+                dims.iter().try_fold(1u64, |acc, d| match d {
+                    V::Int(n) if *n >= 0 => acc.checked_mul(*n as u64),
+                    _ => None,
+                })
+            })
+            .ok_or(Stop::Broken("a joblib array whose shape cannot be read"))?;
         if matches!(aligned, Some(V::Int(_))) {
             let pad = self.u8()?;
             self.input.skip(u64::from(pad))?;
@@ -683,7 +912,7 @@ impl Machine<'_> {
     fn text_int(line: &[u8]) -> Result<u64, Stop> {
         std::str::from_utf8(line)
             .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
+            .and_then(|s| python_int(s).and_then(|v| u64::try_from(v).ok()))
             .ok_or(Stop::Broken("a memo key is not a number"))
     }
 
@@ -715,7 +944,7 @@ impl Machine<'_> {
                         std::str::from_utf8(line)
                             .ok()
                             .map(|t| t.trim().trim_end_matches('L'))
-                            .and_then(|t| t.parse::<i64>().ok())
+                            .and_then(python_int)
                             .map_or(V::Other, V::Int)
                     };
                     self.push(v)?;
@@ -778,10 +1007,9 @@ impl Machine<'_> {
                             .strip_prefix(b"'")
                             .and_then(|t| t.strip_suffix(b"'"))
                             .or_else(|| t.strip_prefix(b"\"").and_then(|t| t.strip_suffix(b"\"")));
-                        t.ok_or(Stop::Broken("a STRING argument is not quoted"))?
-                            .to_vec()
+                        escape_decode(t.ok_or(Stop::Broken("a STRING argument is not quoted"))?)
                     } else {
-                        raw
+                        raw_unicode_escape_decode(&raw)
                     };
                     let v = self.string(&text);
                     self.push(v)?;
@@ -831,7 +1059,8 @@ impl Machine<'_> {
                 }
                 // Containers.
                 b'}' => self.push(V::Dict(Rc::default()))?,
-                b']' | 0x8f => self.push(V::Other)?,
+                b']' => self.push(V::List(Rc::default()))?,
+                0x8f => self.push(V::Other)?,
                 b')' => self.push(V::Tuple(Rc::from(Vec::new())))?,
                 b'd' => {
                     let items = self.pop_mark()?;
@@ -839,7 +1068,13 @@ impl Machine<'_> {
                     Self::set_items(&d, items);
                     self.push(d)?;
                 }
-                b'l' | 0x91 => {
+                b'l' => {
+                    let items = self.pop_mark()?;
+                    let l = V::List(Rc::default());
+                    Self::append(&l, items);
+                    self.push(l)?;
+                }
+                0x91 => {
                     self.pop_mark()?;
                     self.push(V::Other)?;
                 }
@@ -859,10 +1094,14 @@ impl Machine<'_> {
                     self.push(Self::tuple(items))?;
                 }
                 b'a' => {
-                    self.pop()?;
-                    self.top()?;
+                    let v = self.pop()?;
+                    Self::append(self.top()?, vec![v]);
                 }
-                b'e' | 0x90 => {
+                b'e' => {
+                    let items = self.pop_mark()?;
+                    Self::append(self.top()?, items);
+                }
+                0x90 => {
                     self.pop_mark()?;
                     self.top()?;
                 }
@@ -1084,6 +1323,22 @@ mod tests {
     }
 
     #[test]
+    fn text_past_the_limit_fails_closed() {
+        // A protocol 0 text argument longer than the scanner keeps: the loader reads on,
+        // so the stop is a high finding, not a quiet one.
+        let mut p = b"S'".to_vec();
+        p.resize(300 << 10, b'a');
+        p.extend_from_slice(b"'\n0cos\nsystem\n(S'x'\ntR.");
+        let mut r = &p[..];
+        let limits = Limits {
+            max_bytes: 64,
+            ..Limits::default()
+        };
+        let got = scan_stream(&mut r, p.len() as u64, limits, 0, 0);
+        assert_eq!(rules(&got), vec![(Severity::High, Rule::ResourceLimit)]);
+    }
+
+    #[test]
     fn streams_past_windows_and_skipped_values() {
         // A 20 MiB byte string (past what is kept: skipped, not buffered), a text
         // argument that straddles reading windows, then the payload.
@@ -1125,7 +1380,7 @@ mod tests {
             0,
             0,
         );
-        assert_eq!(rules(&r), vec![(Severity::Medium, Rule::ResourceLimit)]);
+        assert_eq!(rules(&r), vec![(Severity::High, Rule::ResourceLimit)]);
         // A nesting bomb stops at the depth limit.
         let mut inner = b"N.".to_vec();
         for _ in 0..12 {

@@ -86,6 +86,7 @@ pub(crate) fn walk<R: Read>(
     let mut at = 0u64;
     let mut count = 0;
     let mut long_name: Option<String> = None;
+    let mut pax_size: Option<u64> = None;
     let mut block = [0u8; 512];
     loop {
         match read_block(r, &mut block) {
@@ -99,10 +100,14 @@ pub(crate) fn walk<R: Read>(
         if !(block.get(257..262) == Some(b"ustar") || checksum_ok(&block)) {
             return Err(format!("the header at byte {at} is not a tar header"));
         }
-        let size = block
+        let mut size = block
             .get(124..136)
             .and_then(octal)
             .ok_or_else(|| format!("the header at byte {at} has an unreadable size"))?;
+        // A PAX `size=` record overrides the header's size, as tarfile does.
+        if let Some(n) = pax_size.take() {
+            size = n;
+        }
         let kind = block.get(156).copied().unwrap_or(0);
         let mut name = text(block.get(..100).unwrap_or_default());
         let prefix = text(block.get(345..500).unwrap_or_default());
@@ -136,9 +141,14 @@ pub(crate) fn walk<R: Read>(
             b'x' => {
                 let mut n = Vec::new();
                 super::zip::read_capped(&mut body, 64 << 10, &mut n).map_err(|e| e.to_string())?;
-                long_name = String::from_utf8_lossy(&n)
+                let records = String::from_utf8_lossy(&n).into_owned();
+                long_name = records
                     .lines()
                     .find_map(|l| l.split_once(" path=").map(|(_, p)| p.to_owned()));
+                pax_size = records.lines().find_map(|l| {
+                    l.split_once(" size=")
+                        .and_then(|(_, v)| v.trim().parse().ok())
+                });
             }
             _ => {
                 count += 1;

@@ -98,3 +98,24 @@ fn imports_are_listed_with_calls() {
         && i.location
             .starts_with("model/payload_after_array.joblib > byte ")));
 }
+
+/// The bypass corpus (`tests/data/bypasses`): every malicious file is flagged at high or
+/// above, no benign one is.
+#[test]
+fn bypass_corpus() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/bypasses");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/expected.json")).unwrap())
+            .unwrap();
+    let mut wrong = Vec::new();
+    for (file, kind) in expected.as_object().unwrap() {
+        let r = scan_file(std::fs::File::open(format!("{dir}/{file}")).unwrap());
+        let worst = r.findings.iter().map(|f| f.severity).max();
+        let flagged = worst.is_some_and(|w| w >= Severity::High);
+        let want = kind != "benign";
+        if flagged != want {
+            wrong.push(format!("{file} ({kind}): {worst:?} {:?}", r.findings));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
