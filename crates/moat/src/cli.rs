@@ -67,6 +67,9 @@ pub(crate) enum Command {
     /// (`NAME@VERSION`) or of a model folder or file: model card, file hashes, datasets,
     /// scan findings.
     Bom(BomArgs),
+    /// Find personal data and secrets in text, and redact them.
+    #[command(subcommand)]
+    Guard(GuardCmd),
     /// Register, list, classify and review model versions; move aliases.
     #[command(subcommand)]
     Model(ModelCmd),
@@ -189,6 +192,62 @@ pub(crate) struct BomArgs {
     /// For a folder: verify its `model.sig` with this PEM public key.
     #[arg(long = "signing-key", value_name = "PUB.pem")]
     pub signing_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GuardCmd {
+    /// Report personal data and secrets per text (exit 1 when something is found).
+    Scan(GuardScanArgs),
+    /// Write the text with every finding replaced.
+    Redact(GuardRedactArgs),
+    /// Put back the values of `tokenize` redaction, with the same key.
+    Detokenize(GuardInput),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GuardInput {
+    /// A file, or `-` for standard input.
+    #[arg(default_value = "-")]
+    pub input: PathBuf,
+    /// The input is JSON lines; the text is in `--field`, and `id` is echoed.
+    #[arg(long)]
+    pub jsonl: bool,
+    /// The field holding the text in JSON lines.
+    #[arg(long, default_value = "text")]
+    pub field: String,
+    /// Key for `hash` and `tokenize` (else MOAT_GUARD_KEY).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum GuardFormat {
+    Json,
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum RedactMode {
+    Mask,
+    Tag,
+    Hash,
+    Tokenize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GuardScanArgs {
+    #[command(flatten)]
+    pub input: GuardInput,
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: GuardFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GuardRedactArgs {
+    #[command(flatten)]
+    pub input: GuardInput,
+    #[arg(long, value_enum, default_value = "tag")]
+    pub mode: RedactMode,
 }
 
 #[derive(Debug, Args)]

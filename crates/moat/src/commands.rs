@@ -99,6 +99,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(a) => crate::scan::run(a),
         Command::Sign(a) => crate::sign::sign(&a),
         Command::Verify(a) => crate::sign::verify(&a),
+        Command::Guard(c) => crate::guard::run(c),
         Command::Bom(a) if std::path::Path::new(&a.target).exists() => {
             let m =
                 crate::bom::from_path(std::path::Path::new(&a.target), a.signing_key.as_deref())?;
@@ -900,7 +901,8 @@ async fn dispatch(
         | Command::Inventory(_)
         | Command::Scan(_)
         | Command::Sign(_)
-        | Command::Verify(_) => {
+        | Command::Verify(_)
+        | Command::Guard(_) => {
             unreachable!("handled before a caller is resolved")
         }
     }

@@ -11,6 +11,7 @@ mod commands;
 mod config;
 mod context;
 mod files;
+mod guard;
 mod output;
 mod scan;
 mod sign;

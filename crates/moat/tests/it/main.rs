@@ -665,5 +665,6 @@ fn register_scans_artifacts() {
         "pytorch-zip"
     );
 }
+mod guard;
 mod schemas;
 mod sign;

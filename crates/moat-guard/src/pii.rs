@@ -1,0 +1,692 @@
+//! Personal data, validated: e-mail addresses, payment cards (Luhn and issuer ranges,
+//! Mastercard 2221–2720 included), IBANs (country length and mod-97), US SSNs (issued
+//! ranges only), IPv4 and IPv6 addresses (not version strings or OIDs), phone numbers in
+//! international and the main national formats (not IPv4 addresses or UUID fragments),
+//! and, when context words are present, dates of birth, passport and driver-licence
+//! numbers, names and street addresses. Context words raise or lower scores.
+
+use regex::Regex;
+
+use crate::context::{char_after, char_before, near};
+use crate::{Kind, Span};
+
+pub(crate) struct Pii {
+    email: Regex,
+    card: Regex,
+    iban: Regex,
+    ssn: Regex,
+    ipv4: Regex,
+    ipv6: Regex,
+    phone_intl: Regex,
+    phone_national: Regex,
+    date: Regex,
+    passport: Regex,
+    licence: Regex,
+    person: Regex,
+    address: Regex,
+}
+
+fn re(p: &str) -> Regex {
+    // The patterns are constants, checked by the tests.
+    Regex::new(p).unwrap_or_else(|e| unreachable!("pattern {p}: {e}"))
+}
+
+fn span(entity: &'static str, start: usize, end: usize, score: f32) -> Span {
+    Span {
+        kind: Kind::Pii,
+        entity,
+        start,
+        end,
+        score: score.clamp(0.0, 1.0),
+    }
+}
+
+/// Word boundary on both sides: no letter or digit touching the match.
+fn bounded(text: &str, start: usize, end: usize) -> bool {
+    !char_before(text, start).is_some_and(char::is_alphanumeric)
+        && !char_after(text, end).is_some_and(char::is_alphanumeric)
+}
+
+impl Pii {
+    pub(crate) fn new() -> Self {
+        Pii {
+            email: re(
+                r"[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
+            ),
+            card: re(r"\d(?:[ \-]?\d){12,18}"),
+            iban: re(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}"),
+            ssn: re(r"\d{3}([\- ]?)\d{2}([\- ]?)\d{4}"),
+            ipv4: re(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"),
+            ipv6: re(r"[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*"),
+            phone_intl: re(r"(?:\+|00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){1,6}"),
+            phone_national: re(
+                r"\(?0?\d{2,5}\)?(?:[ .\-/]\d{2,8}){1,4}|\(\d{3}\) ?\d{3}[ .\-]\d{4}",
+            ),
+            date: re(
+                r"\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}|\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{4}|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2},? \d{4}",
+            ),
+            passport: re(r"[A-Z0-9]{6,9}"),
+            licence: re(r"[A-Z0-9]{1,2}\d{4,12}|[A-Z]\d{3}-\d{3}-\d{2}-\d{3}-\d"),
+            person: re(
+                r"(?:(?i:my name is|i am|i'm|name:|mr\.?|mrs\.?|ms\.?|dr\.?|dear|signed,?|patient:?|contact:?) +)([A-Z][a-z]+(?: [A-Z][a-z]+){0,2})",
+            ),
+            address: re(
+                r"\d{1,5} (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Square|Sq)\b\.?(?:,? (?:Apt|Suite|Unit) \w+)?",
+            ),
+        }
+    }
+
+    pub(crate) fn scan(&self, text: &str) -> Vec<Span> {
+        let mut out = Vec::new();
+        self.emails(text, &mut out);
+        self.cards(text, &mut out);
+        self.ibans(text, &mut out);
+        self.ssns(text, &mut out);
+        self.ips(text, &mut out);
+        self.phones(text, &mut out);
+        self.contextual(text, &mut out);
+        out
+    }
+
+    fn emails(&self, text: &str, out: &mut Vec<Span>) {
+        for m in self.email.find_iter(text) {
+            let s = m.as_str();
+            let local = s.split('@').next().unwrap_or_default();
+            if local.contains("..") || local.ends_with('.') {
+                continue;
+            }
+            out.push(span("EMAIL_ADDRESS", m.start(), m.end(), 1.0));
+        }
+    }
+
+    fn cards(&self, text: &str, out: &mut Vec<Span>) {
+        for m in self.card.find_iter(text) {
+            if !bounded(text, m.start(), m.end()) {
+                continue;
+            }
+            let digits: Vec<u8> = m
+                .as_str()
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .map(|b| b - b'0')
+                .collect();
+            // Separators must be consistent: groups split by one kind of separator.
+            let seps: Vec<char> = m.as_str().chars().filter(|c| !c.is_ascii_digit()).collect();
+            if seps.windows(2).any(|w| w.first() != w.get(1)) {
+                continue;
+            }
+            if !luhn(&digits) || issuer(&digits).is_none() {
+                continue;
+            }
+            let mut score = 0.9;
+            if near(
+                text,
+                m.start(),
+                m.end(),
+                &[
+                    "card",
+                    "visa",
+                    "mastercard",
+                    "amex",
+                    "credit",
+                    "debit",
+                    "cc",
+                    "payment",
+                ],
+            ) {
+                score = 1.0;
+            }
+            if near(
+                text,
+                m.start(),
+                m.end(),
+                &["order", "invoice", "tracking", "isbn", "account no"],
+            ) {
+                score -= 0.3;
+            }
+            out.push(span("CREDIT_CARD", m.start(), m.end(), score));
+        }
+    }
+
+    fn ibans(&self, text: &str, out: &mut Vec<Span>) {
+        for m in self.iban.find_iter(text) {
+            // The pattern may swallow a trailing word; shrink to the country's length.
+            let compact: String = m.as_str().chars().filter(|c| *c != ' ').collect();
+            let Some(len) = compact.get(..2).and_then(iban_length) else {
+                continue;
+            };
+            if compact.len() < len {
+                continue;
+            }
+            // Find the byte end covering `len` non-space characters.
+            let mut seen = 0;
+            let mut end = m.start();
+            for (i, c) in m.as_str().char_indices() {
+                if c != ' ' {
+                    seen += 1;
+                }
+                if seen == len {
+                    end = m.start() + i + c.len_utf8();
+                    break;
+                }
+            }
+            if !bounded(text, m.start(), end) {
+                continue;
+            }
+            let code = compact.get(..len).unwrap_or_default();
+            if iban_valid(code) {
+                out.push(span("IBAN_CODE", m.start(), end, 1.0));
+            }
+        }
+    }
+
+    fn ssns(&self, text: &str, out: &mut Vec<Span>) {
+        for c in self.ssn.captures_iter(text) {
+            let Some(m) = c.get(0) else { continue };
+            if !bounded(text, m.start(), m.end()) {
+                continue;
+            }
+            let (a, b) = (
+                c.get(1).map_or("", |x| x.as_str()),
+                c.get(2).map_or("", |x| x.as_str()),
+            );
+            if a != b {
+                continue;
+            }
+            let d: String = m.as_str().chars().filter(char::is_ascii_digit).collect();
+            let (area, group, serial) = (
+                d.get(..3).unwrap_or(""),
+                d.get(3..5).unwrap_or(""),
+                d.get(5..).unwrap_or(""),
+            );
+            if area == "000"
+                || area == "666"
+                || area.starts_with('9')
+                || group == "00"
+                || serial == "0000"
+            {
+                continue;
+            }
+            // Published examples, never issued.
+            if d == "123456789" || d == "078051120" || d == "219099999" {
+                continue;
+            }
+            let context = near(
+                text,
+                m.start(),
+                m.end(),
+                &[
+                    "ssn",
+                    "social security",
+                    "social sec",
+                    "ss#",
+                    "ss #",
+                    "tax id",
+                ],
+            );
+            let score = match (a.is_empty(), context) {
+                (false, true) => 1.0,
+                (false, false) => 0.85,
+                (true, true) => 0.75,
+                (true, false) => continue,
+            };
+            out.push(span("US_SSN", m.start(), m.end(), score));
+        }
+    }
+
+    fn ips(&self, text: &str, out: &mut Vec<Span>) {
+        for m in self.ipv4.find_iter(text) {
+            let (s, e) = (m.start(), m.end());
+            // Longer dotted sequences (OIDs, versions) and prefixed versions are not IPs.
+            let prev = char_before(text, s);
+            let next = char_after(text, e);
+            if prev.is_some_and(|c| c.is_alphanumeric() || c == '.')
+                || next.is_some_and(|c| c.is_alphanumeric())
+                || (next == Some('.')
+                    && text
+                        .get(e + 1..)
+                        .and_then(|r| r.chars().next())
+                        .is_some_and(|c| c.is_ascii_digit()))
+            {
+                continue;
+            }
+            if m.as_str().parse::<std::net::Ipv4Addr>().is_err() {
+                continue;
+            }
+            let b = crate::context::before(text, s);
+            if b.ends_with('v')
+                || b.trim_end().ends_with("version")
+                || b.trim_end().ends_with("ver")
+                || b.ends_with("oid ")
+            {
+                continue;
+            }
+            out.push(span("IP_ADDRESS", s, e, 0.95));
+        }
+        for m in self.ipv6.find_iter(text) {
+            let t = m.as_str().trim_end_matches(['.', ':']);
+            let (s, e) = (m.start(), m.start() + t.len());
+            if t.len() < 3 || t == "::" || !bounded(text, s, e) {
+                continue;
+            }
+            // At least two groups with digits, so `a::b` in code or `12:30` are not IPs.
+            let groups = t.split(':').filter(|g| !g.is_empty()).count();
+            if groups < 2 || t.parse::<std::net::Ipv6Addr>().is_err() {
+                continue;
+            }
+            out.push(span("IP_ADDRESS", s, e, 0.95));
+        }
+    }
+
+    fn phones(&self, text: &str, out: &mut Vec<Span>) {
+        let words = [
+            "phone", "tel", "call", "mobile", "cell", "fax", "contact", "whatsapp", "sms", "number",
+        ];
+        for (re, intl) in [(&self.phone_intl, true), (&self.phone_national, false)] {
+            for m in re.find_iter(text) {
+                let t = m.as_str().trim_end();
+                let (s, e) = (m.start(), m.start() + t.len());
+                if !bounded(text, s, e) || char_before(text, s) == Some('+') {
+                    continue;
+                }
+                let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+                if !(7..=15).contains(&digits.len()) {
+                    continue;
+                }
+                // IPv4 addresses, dotted versions and dates are not phones.
+                if t.split('.').count() >= 3 && !t.contains(' ') && !t.contains('-') {
+                    continue;
+                }
+                if t.parse::<std::net::Ipv4Addr>().is_ok() {
+                    continue;
+                }
+                // UUID and hash fragments: hex letters next to the digits.
+                let hexy = |c: Option<char>| c.is_some_and(|c| c.is_ascii_hexdigit() || c == '-');
+                if !intl && (hexy(char_before(text, s)) || hexy(char_after(text, e))) {
+                    continue;
+                }
+                let context = near(text, s, e, &words);
+                let national_ok = national_format(t);
+                let score = match (intl, national_ok, context) {
+                    (true, _, true) => 1.0,
+                    (true, _, false) => 0.75,
+                    (false, true, true) => 0.9,
+                    (false, true, false) => 0.6,
+                    (false, false, true) => 0.55,
+                    (false, false, false) => continue,
+                };
+                out.push(span("PHONE_NUMBER", s, e, score));
+            }
+        }
+    }
+
+    fn contextual(&self, text: &str, out: &mut Vec<Span>) {
+        for m in self.date.find_iter(text) {
+            if bounded(text, m.start(), m.end())
+                && near(
+                    text,
+                    m.start(),
+                    m.end(),
+                    &["born", "birth", "dob", "d.o.b", "birthday", "date of birth"],
+                )
+            {
+                out.push(span("DATE_TIME", m.start(), m.end(), 0.85));
+            }
+        }
+        for m in self.passport.find_iter(text) {
+            if bounded(text, m.start(), m.end())
+                && m.as_str().chars().any(|c| c.is_ascii_digit())
+                && crate::context::before(text, m.start()).contains("passport")
+            {
+                out.push(span("US_PASSPORT", m.start(), m.end(), 0.8));
+            }
+        }
+        for m in self.licence.find_iter(text) {
+            let b = crate::context::before(text, m.start());
+            if bounded(text, m.start(), m.end())
+                && ["driver", "licence", "license", "dl#", "dl #", "dl:"]
+                    .iter()
+                    .any(|w| b.contains(w))
+            {
+                out.push(span("US_DRIVER_LICENSE", m.start(), m.end(), 0.75));
+            }
+        }
+        for c in self.person.captures_iter(text) {
+            if let Some(n) = c.get(1) {
+                if !COMMON_WORDS.contains(&n.as_str().split(' ').next().unwrap_or_default()) {
+                    out.push(span("PERSON", n.start(), n.end(), 0.7));
+                }
+            }
+        }
+        for m in self.address.find_iter(text) {
+            if bounded(text, m.start(), m.end()) {
+                let score = if near(
+                    text,
+                    m.start(),
+                    m.end(),
+                    &["address", "live", "located", "ship", "deliver", "street"],
+                ) {
+                    0.85
+                } else {
+                    0.65
+                };
+                out.push(span("LOCATION", m.start(), m.end(), score));
+            }
+        }
+    }
+}
+
+/// Capitalised words that follow "I am" without being names.
+const COMMON_WORDS: &[&str] = &[
+    "The",
+    "A",
+    "An",
+    "Not",
+    "Sorry",
+    "Happy",
+    "Glad",
+    "Here",
+    "Going",
+    "Looking",
+    "Trying",
+    "Working",
+    "Sure",
+    "Fine",
+    "Good",
+    "Unable",
+    "Able",
+    "Interested",
+    "Writing",
+    "Calling",
+];
+
+/// Whether a national number has one of the main national shapes: US/Canada
+/// `(555) 123-4567`, `555-123-4567`; UK `020 7946 0958`, `07700 900123`; France
+/// `01 23 45 67 89`; Germany `030 1234567`, `0171/1234567`; India `98765 43210`.
+fn national_format(t: &str) -> bool {
+    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    let groups: Vec<&str> = t
+        .split([' ', '-', '.', '/', '(', ')'])
+        .filter(|g| !g.is_empty())
+        .collect();
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    match digits.len() {
+        10 if lens == [3, 3, 4] && !digits.starts_with('0') && !digits.starts_with('1') => true,
+        10 if lens == [2, 2, 2, 2, 2] && digits.starts_with('0') => true,
+        10 | 11
+            if digits.starts_with('0')
+                && lens.len() >= 2
+                && lens.first().is_some_and(|l| (2..=5).contains(l)) =>
+        {
+            true
+        }
+        10 if lens == [5, 5] && digits.starts_with(['6', '7', '8', '9']) => true,
+        _ => false,
+    }
+}
+
+/// Luhn checksum over digits.
+pub(crate) fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    !digits.is_empty() && sum % 10 == 0
+}
+
+/// The card network of a number, from its prefix and length.
+pub(crate) fn issuer(d: &[u8]) -> Option<&'static str> {
+    let n = d.len();
+    let prefix = |k: usize| -> u32 { d.iter().take(k).fold(0u32, |a, &x| a * 10 + u32::from(x)) };
+    let (p1, p2, p3, p4, p6) = (prefix(1), prefix(2), prefix(3), prefix(4), prefix(6));
+    if p1 == 4 && matches!(n, 13 | 16 | 19) {
+        return Some("visa");
+    }
+    if ((51..=55).contains(&p2) || (2221..=2720).contains(&p4)) && n == 16 {
+        return Some("mastercard");
+    }
+    if (p2 == 34 || p2 == 37) && n == 15 {
+        return Some("amex");
+    }
+    if (p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || (622_126..=622_925).contains(&p6))
+        && (16..=19).contains(&n)
+    {
+        return Some("discover");
+    }
+    if (3528..=3589).contains(&p4) && (16..=19).contains(&n) {
+        return Some("jcb");
+    }
+    if ((300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39) && (14..=19).contains(&n) {
+        return Some("diners");
+    }
+    if p2 == 62 && (16..=19).contains(&n) {
+        return Some("unionpay");
+    }
+    if (p2 == 50 || (56..=69).contains(&p2)) && (12..=19).contains(&n) {
+        return Some("maestro");
+    }
+    None
+}
+
+/// IBAN length by country (ISO 13616 registry).
+fn iban_length(country: &str) -> Option<usize> {
+    Some(match country {
+        "AD" => 24,
+        "AE" => 23,
+        "AL" => 28,
+        "AT" => 20,
+        "AZ" => 28,
+        "BA" => 20,
+        "BE" => 16,
+        "BG" => 22,
+        "BH" => 22,
+        "BI" => 27,
+        "BR" => 29,
+        "BY" => 28,
+        "CH" => 21,
+        "CR" => 22,
+        "CY" => 28,
+        "CZ" => 24,
+        "DE" => 22,
+        "DJ" => 27,
+        "DK" => 18,
+        "DO" => 28,
+        "EE" => 20,
+        "EG" => 29,
+        "ES" => 24,
+        "FI" => 18,
+        "FK" => 18,
+        "FO" => 18,
+        "FR" => 27,
+        "GB" => 22,
+        "GE" => 22,
+        "GI" => 23,
+        "GL" => 18,
+        "GR" => 27,
+        "GT" => 28,
+        "HR" => 21,
+        "HU" => 28,
+        "IE" => 22,
+        "IL" => 23,
+        "IQ" => 23,
+        "IS" => 26,
+        "IT" => 27,
+        "JO" => 30,
+        "KW" => 30,
+        "KZ" => 20,
+        "LB" => 28,
+        "LC" => 32,
+        "LI" => 21,
+        "LT" => 20,
+        "LU" => 20,
+        "LV" => 21,
+        "LY" => 25,
+        "MC" => 27,
+        "MD" => 24,
+        "ME" => 22,
+        "MK" => 19,
+        "MN" => 20,
+        "MR" => 27,
+        "MT" => 31,
+        "MU" => 30,
+        "NI" => 28,
+        "NL" => 18,
+        "NO" => 15,
+        "OM" => 23,
+        "PK" => 24,
+        "PL" => 28,
+        "PS" => 29,
+        "PT" => 25,
+        "QA" => 29,
+        "RO" => 24,
+        "RS" => 22,
+        "RU" => 33,
+        "SA" => 24,
+        "SC" => 31,
+        "SD" => 18,
+        "SE" => 24,
+        "SI" => 19,
+        "SK" => 24,
+        "SM" => 27,
+        "SO" => 23,
+        "ST" => 25,
+        "SV" => 28,
+        "TL" => 23,
+        "TN" => 24,
+        "TR" => 26,
+        "UA" => 29,
+        "VA" => 22,
+        "VG" => 24,
+        "XK" => 20,
+        "YE" => 30,
+        _ => return None,
+    })
+}
+
+/// ISO 7064 mod-97-10 over the rearranged IBAN.
+fn iban_valid(code: &str) -> bool {
+    let (head, tail) = code.split_at(4.min(code.len()));
+    let mut rem: u32 = 0;
+    for c in tail.chars().chain(head.chars()) {
+        let v = match c {
+            '0'..='9' => u32::from(c) - u32::from('0'),
+            'A'..='Z' => u32::from(c) - u32::from('A') + 10,
+            _ => return false,
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    rem == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<(&'static str, String)> {
+        let mut v: Vec<Span> = Pii::new().scan(text);
+        v.retain(|s| s.score >= 0.5);
+        v.sort_by_key(|s| s.start);
+        v.into_iter()
+            .map(|s| {
+                (
+                    s.entity,
+                    text.get(s.start..s.end).unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cards_are_validated() {
+        assert_eq!(
+            found("card 4111 1111 1111 1111 ok"),
+            [("CREDIT_CARD", "4111 1111 1111 1111".to_owned())]
+        );
+        // Mastercard 2-series, which pattern-only recognizers miss.
+        assert_eq!(
+            found("mc: 2223003122003222"),
+            [("CREDIT_CARD", "2223003122003222".to_owned())]
+        );
+        assert!(
+            found("order 4111 1111 1111 1112").is_empty(),
+            "Luhn-invalid"
+        );
+        assert!(
+            found("ref 1234567812345670").is_empty(),
+            "no issuer starts with 1"
+        );
+    }
+
+    #[test]
+    fn ibans_ssns_and_ips() {
+        assert_eq!(
+            found("IBAN GB82 WEST 1234 5698 7654 32 thanks"),
+            [("IBAN_CODE", "GB82 WEST 1234 5698 7654 32".to_owned())]
+        );
+        assert!(
+            found("GB83 WEST 1234 5698 7654 32").is_empty(),
+            "wrong check digits"
+        );
+        assert_eq!(
+            found("SSN 536-22-1234"),
+            [("US_SSN", "536-22-1234".to_owned())]
+        );
+        for bad in [
+            "000-12-3456",
+            "666-12-3456",
+            "912-12-3456",
+            "536-00-1234",
+            "536-22-0000",
+        ] {
+            assert!(found(bad).is_empty(), "{bad}");
+        }
+        assert_eq!(
+            found("host 10.0.0.1 up"),
+            [("IP_ADDRESS", "10.0.0.1".to_owned())]
+        );
+        assert!(found("version 1.2.3.4").is_empty());
+        assert!(found("oid 1.3.6.1.4.1.311").is_empty());
+        assert_eq!(
+            found("addr fe80::1ff:fe23:4567:890a"),
+            [("IP_ADDRESS", "fe80::1ff:fe23:4567:890a".to_owned())]
+        );
+    }
+
+    #[test]
+    fn phones_not_ips_or_uuids() {
+        assert_eq!(
+            found("call +44 20 7946 0958"),
+            [("PHONE_NUMBER", "+44 20 7946 0958".to_owned())]
+        );
+        assert_eq!(
+            found("phone: (415) 555-2671"),
+            [("PHONE_NUMBER", "(415) 555-2671".to_owned())]
+        );
+        assert_eq!(
+            found("tél 01 23 45 67 89"),
+            [("PHONE_NUMBER", "01 23 45 67 89".to_owned())]
+        );
+        assert!(found("server 192.168.100.200")
+            .iter()
+            .all(|(e, _)| *e != "PHONE_NUMBER"));
+        assert!(found("id 123e4567-e89b-12d3-a456-426614174000").is_empty());
+    }
+}

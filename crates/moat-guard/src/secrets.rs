@@ -1,0 +1,284 @@
+//! Secrets: cloud and SaaS keys by their published shapes (AWS, GitHub, GitLab, Slack,
+//! Stripe, Google, OpenAI, Anthropic), JWTs, PEM private-key blocks, passwords inside
+//! connection strings, and `password=` / `secret:` style assignments with high
+//! entropy. Placeholders (`AKIAXXXXXXXXXXXXXXXX`, `…EXAMPLE`, `${VAR}`), git SHAs,
+//! SHA-256 digests and UUIDs are not secrets.
+
+use regex::Regex;
+
+use crate::context::{char_after, char_before, entropy, near, placeholder};
+use crate::{Kind, Span};
+
+struct Shape {
+    entity: &'static str,
+    re: Regex,
+    /// Least entropy (bits per character) of the matched key.
+    min_entropy: f64,
+}
+
+pub(crate) struct Secrets {
+    shapes: Vec<Shape>,
+    aws_secret: Regex,
+    jwt: Regex,
+    pem: Regex,
+    url_password: Regex,
+    assignment: Regex,
+}
+
+fn re(p: &str) -> Regex {
+    Regex::new(p).unwrap_or_else(|e| unreachable!("pattern {p}: {e}"))
+}
+
+fn span(entity: &'static str, start: usize, end: usize, score: f32) -> Span {
+    Span {
+        kind: Kind::Secret,
+        entity,
+        start,
+        end,
+        score,
+    }
+}
+
+impl Secrets {
+    pub(crate) fn new() -> Self {
+        let shape = |entity, p: &str, min_entropy| Shape {
+            entity,
+            re: re(p),
+            min_entropy,
+        };
+        Secrets {
+            shapes: vec![
+                shape(
+                    "AWS_ACCESS_KEY_ID",
+                    r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z2-7]{16}\b",
+                    2.5,
+                ),
+                shape("GITHUB_TOKEN", r"\bgh[pousr]_[A-Za-z0-9]{36,251}\b", 3.0),
+                shape("GITHUB_TOKEN", r"\bgithub_pat_[A-Za-z0-9_]{82}\b", 3.0),
+                shape(
+                    "GITLAB_TOKEN",
+                    r"\bgl(?:pat|dt|ptt|rt|cbt|imt|agent|oas)-[A-Za-z0-9_\-]{20,}\b",
+                    3.0,
+                ),
+                shape("SLACK_TOKEN", r"\bxox[abprse]-[A-Za-z0-9\-]{10,}\b", 3.0),
+                shape(
+                    "SLACK_WEBHOOK",
+                    r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{20,}",
+                    3.0,
+                ),
+                shape(
+                    "STRIPE_KEY",
+                    r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{24,}\b",
+                    3.0,
+                ),
+                shape("GOOGLE_API_KEY", r"\bAIza[0-9A-Za-z_\-]{35}\b", 3.0),
+                shape(
+                    "ANTHROPIC_API_KEY",
+                    r"\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_\-]{80,}",
+                    3.5,
+                ),
+                shape(
+                    "OPENAI_API_KEY",
+                    r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}T3BlbkFJ[A-Za-z0-9_\-]{20,}",
+                    3.5,
+                ),
+                shape(
+                    "OPENAI_API_KEY",
+                    r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,}",
+                    3.5,
+                ),
+                shape("OPENAI_API_KEY", r"\bsk-[A-Za-z0-9]{48}\b", 3.5),
+                shape("HUGGINGFACE_TOKEN", r"\bhf_[A-Za-z0-9]{34,}\b", 3.0),
+            ],
+            aws_secret: re(r"[A-Za-z0-9/+]{40}"),
+            jwt: re(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+            pem: re(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
+            url_password: re(
+                r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s:/@]{1,128}:([^\s@/]{1,256})@[^\s/]+",
+            ),
+            assignment: re(
+                r#"(?i)\b(?:password|passwd|pwd|pass|secret|client_secret|api[_\-]?key|apikey|access[_\-]?key|secret[_\-]?key|auth[_\-]?token|access[_\-]?token|token|private[_\-]?key)\b["']?\s*(?::=|[:=]|=>)\s*["']?([^\s"',;]{8,200})"#,
+            ),
+        }
+    }
+
+    pub(crate) fn scan(&self, text: &str) -> Vec<Span> {
+        let mut out = Vec::new();
+        for s in &self.shapes {
+            for m in s.re.find_iter(text) {
+                let key = m.as_str();
+                if placeholder(key) || entropy(key) < s.min_entropy {
+                    continue;
+                }
+                out.push(span(s.entity, m.start(), m.end(), 1.0));
+            }
+        }
+        for m in self.aws_secret.find_iter(text) {
+            let key = m.as_str();
+            let edge = |c: Option<char>| {
+                c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '/' || c == '+')
+            };
+            if edge(char_before(text, m.start())) || edge(char_after(text, m.end())) {
+                continue;
+            }
+            if !near(
+                text,
+                m.start(),
+                m.end(),
+                &["aws", "secret_access", "secret access", "secretaccesskey"],
+            ) {
+                continue;
+            }
+            if placeholder(key) || entropy(key) < 4.0 || is_hex(key) {
+                continue;
+            }
+            out.push(span("AWS_SECRET_ACCESS_KEY", m.start(), m.end(), 0.95));
+        }
+        for m in self.jwt.find_iter(text) {
+            let header = m.as_str().split('.').next().unwrap_or_default();
+            if decodes_to_json_object(header) {
+                out.push(span("JWT", m.start(), m.end(), 1.0));
+            }
+        }
+        for m in self.pem.find_iter(text) {
+            // The whole block, to its END line; without one, to the end of the base64
+            // body: redaction never leaves part of a key.
+            let rest = text.get(m.end()..).unwrap_or_default();
+            let end = match rest.find("-----END ") {
+                Some(i) => {
+                    let after = m.end() + i + "-----END ".len();
+                    text.get(after..)
+                        .and_then(|r| r.find("-----").map(|j| after + j + 5))
+                        .unwrap_or(text.len())
+                }
+                None => {
+                    let body = rest
+                        .char_indices()
+                        .find(|(_, c)| {
+                            !(c.is_ascii_alphanumeric()
+                                || matches!(
+                                    c,
+                                    '+' | '/' | '=' | '\n' | '\r' | ' ' | ':' | '-' | ','
+                                ))
+                        })
+                        .map_or(rest.len(), |(i, _)| i);
+                    m.end() + body
+                }
+            };
+            out.push(span("PRIVATE_KEY", m.start(), end, 1.0));
+        }
+        for c in self.url_password.captures_iter(text) {
+            if let Some(p) = c.get(1) {
+                if !placeholder(p.as_str()) && p.as_str() != "*" {
+                    out.push(span("CONNECTION_STRING", p.start(), p.end(), 0.95));
+                }
+            }
+        }
+        for c in self.assignment.captures_iter(text) {
+            let Some(v) = c.get(1) else { continue };
+            let value = v.as_str();
+            if placeholder(value) || is_digest_or_uuid(value) || entropy(value) < 3.0 {
+                continue;
+            }
+            // Code, not a literal: `password = get_password()`, `token=self.token`.
+            if value.contains('(')
+                || value.starts_with("self.")
+                || value.starts_with("os.")
+                || value.starts_with("env")
+            {
+                continue;
+            }
+            let letters = value.chars().filter(char::is_ascii_alphabetic).count();
+            let digits_or_symbols = value.chars().filter(|c| !c.is_ascii_alphabetic()).count();
+            if letters == 0 || digits_or_symbols == 0 && value.len() < 16 {
+                continue;
+            }
+            out.push(span("PASSWORD", v.start(), v.end(), 0.8));
+        }
+        out
+    }
+}
+
+fn is_hex(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Git SHAs (40 hex), SHA-256 (64 hex) and UUIDs: identifiers, not secrets.
+fn is_digest_or_uuid(s: &str) -> bool {
+    let bare = s.strip_prefix("sha256:").unwrap_or(s);
+    if is_hex(bare) && matches!(bare.len(), 7..=12 | 32 | 40 | 64) {
+        return true;
+    }
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts.iter().all(|p| is_hex(p))
+}
+
+fn decodes_to_json_object(b64: &str) -> bool {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    engine
+        .decode(b64.trim_end_matches('='))
+        .ok()
+        .is_some_and(|d| d.first() == Some(&b'{') && d.last() == Some(&b'}'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<(&'static str, String)> {
+        Secrets::new()
+            .scan(text)
+            .into_iter()
+            .map(|s| {
+                (
+                    s.entity,
+                    text.get(s.start..s.end).unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn keys_by_shape() {
+        assert_eq!(
+            found("key AKIA2E3RT5YU7IQPZASD here"),
+            [("AWS_ACCESS_KEY_ID", "AKIA2E3RT5YU7IQPZASD".to_owned())]
+        );
+        assert!(found("AKIAXXXXXXXXXXXXXXXX").is_empty());
+        assert!(found("AKIAIOSFODNN7EXAMPLE").is_empty());
+        let gh = "ghp_1a2B3c4D5e6F7g8H9i0JkLmNoPqRsTuVwXyZ";
+        assert_eq!(found(gh), [("GITHUB_TOKEN", gh.to_owned())]);
+        let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        assert_eq!(found(jwt), [("JWT", jwt.to_owned())]);
+    }
+
+    #[test]
+    fn blocks_urls_and_assignments() {
+        let pem =
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----";
+        assert_eq!(
+            found(&format!("x {pem} y")),
+            [("PRIVATE_KEY", pem.to_owned())]
+        );
+        assert_eq!(
+            found("postgres://app:S3cr3t!pw@db:5432/x"),
+            [("CONNECTION_STRING", "S3cr3t!pw".to_owned())]
+        );
+        assert_eq!(
+            found("password = \"hX9#kq2!Lm\""),
+            [("PASSWORD", "hX9#kq2!Lm".to_owned())]
+        );
+        for benign in [
+            "password = ${DB_PASSWORD}",
+            "token = 3f786850e387550fdab836ed7e6dc881de23001b",
+            "secret: 123e4567-e89b-12d3-a456-426614174000",
+            "password = get_password()",
+            "digest sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+        ] {
+            assert!(found(benign).is_empty(), "{benign}: {:?}", found(benign));
+        }
+    }
+}
