@@ -1,4 +1,9 @@
-//! Shared helpers: context words near a match, word boundaries, entropy.
+//! Shared helpers: context words near a match, word boundaries, entropy, and regex
+//! matching inside regions of a text (offsets of the whole text).
+
+use std::ops::Range;
+
+use regex::Regex;
 
 /// Bytes of text before a match searched for context words.
 const WINDOW: usize = 48;
@@ -87,6 +92,97 @@ pub(crate) fn placeholder(s: &str) -> bool {
         prev = Some(c);
     }
     false
+}
+
+/// A match inside a region, in offsets of the whole text.
+#[derive(Clone, Copy)]
+pub(crate) struct M<'t> {
+    s: usize,
+    e: usize,
+    t: &'t str,
+}
+
+impl<'t> M<'t> {
+    pub(crate) fn start(&self) -> usize {
+        self.s
+    }
+    pub(crate) fn end(&self) -> usize {
+        self.e
+    }
+    pub(crate) fn as_str(&self) -> &'t str {
+        self.t
+    }
+}
+
+pub(crate) fn find_in<'t>(re: &Regex, text: &'t str, r: &Range<usize>) -> Vec<M<'t>> {
+    let hay = text.get(r.clone()).unwrap_or_default();
+    re.find_iter(hay)
+        .map(|m| M {
+            s: r.start + m.start(),
+            e: r.start + m.end(),
+            t: m.as_str(),
+        })
+        .collect()
+}
+
+pub(crate) struct C<'t> {
+    groups: Vec<Option<M<'t>>>,
+}
+
+impl<'t> C<'t> {
+    pub(crate) fn get(&self, i: usize) -> Option<M<'t>> {
+        self.groups.get(i).copied().flatten()
+    }
+}
+
+pub(crate) fn captures_in<'t>(re: &Regex, text: &'t str, r: &Range<usize>) -> Vec<C<'t>> {
+    let hay = text.get(r.clone()).unwrap_or_default();
+    re.captures_iter(hay)
+        .map(|c| C {
+            groups: c
+                .iter()
+                .map(|g| {
+                    g.map(|m| M {
+                        s: r.start + m.start(),
+                        e: r.start + m.end(),
+                        t: m.as_str(),
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// `[start - left, end + right]`, on char boundaries.
+pub(crate) fn widen(
+    text: &str,
+    start: usize,
+    end: usize,
+    left: usize,
+    right: usize,
+) -> Range<usize> {
+    let mut s = start.saturating_sub(left);
+    while s > 0 && !text.is_char_boundary(s) {
+        s -= 1;
+    }
+    let mut e = (end + right).min(text.len());
+    while e < text.len() && !text.is_char_boundary(e) {
+        e += 1;
+    }
+    s..e
+}
+
+/// Sorted, overlapping or touching ranges merged.
+pub(crate) fn merge(mut v: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    v.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(v.len());
+    for r in v {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

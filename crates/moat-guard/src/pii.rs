@@ -5,12 +5,16 @@
 //! and, when context words are present, dates of birth, passport and driver-licence
 //! numbers, names and street addresses. Context words raise or lower scores.
 
+use std::ops::Range;
+
 use regex::Regex;
 
-use crate::context::{char_after, char_before, near};
+use crate::context::{captures_in, char_after, char_before, find_in, merge, near, widen};
 use crate::{Kind, Span};
 
 pub(crate) struct Pii {
+    digits: Regex,
+    triggers: aho_corasick::AhoCorasick,
     email: Regex,
     card: Regex,
     iban: Regex,
@@ -50,6 +54,11 @@ fn bounded(text: &str, start: usize, end: usize) -> bool {
 impl Pii {
     pub(crate) fn new() -> Self {
         Pii {
+            digits: re(r"\d[\d \-./()]*"),
+            triggers: aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(TRIGGERS)
+                .unwrap_or_else(|e| unreachable!("trigger words: {e}")),
             email: re(
                 r"[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
             ),
@@ -78,18 +87,35 @@ impl Pii {
 
     pub(crate) fn scan(&self, text: &str) -> Vec<Span> {
         let mut out = Vec::new();
-        self.emails(text, &mut out);
-        self.cards(text, &mut out);
-        self.ibans(text, &mut out);
-        self.ssns(text, &mut out);
-        self.ips(text, &mut out);
-        self.phones(text, &mut out);
-        self.contextual(text, &mut out);
+        let all = 0..text.len();
+        if text.contains('@') {
+            self.emails(text, all.clone(), &mut out);
+        }
+        // One pass finds the runs of digits; the number recognizers run only there.
+        let runs = merge(
+            self.digits
+                .find_iter(text)
+                .map(|m| widen(text, m.start(), m.end(), 2, 2))
+                .collect(),
+        );
+        for r in &runs {
+            self.cards(text, r.clone(), &mut out);
+            self.ssns(text, r.clone(), &mut out);
+            self.ips(text, r.clone(), &mut out);
+            self.phones(text, r.clone(), &mut out);
+        }
+        if has_iban_start(text) {
+            self.ibans(text, all.clone(), &mut out);
+        }
+        if has_ipv6_shape(text) {
+            self.ipv6s(text, all, &mut out);
+        }
+        self.contextual(text, &runs, &mut out);
         out
     }
 
-    fn emails(&self, text: &str, out: &mut Vec<Span>) {
-        for m in self.email.find_iter(text) {
+    fn emails(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
+        for m in find_in(&self.email, text, &r) {
             let s = m.as_str();
             let local = s.split('@').next().unwrap_or_default();
             if local.contains("..") || local.ends_with('.') {
@@ -99,8 +125,8 @@ impl Pii {
         }
     }
 
-    fn cards(&self, text: &str, out: &mut Vec<Span>) {
-        for m in self.card.find_iter(text) {
+    fn cards(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
+        for m in find_in(&self.card, text, &r) {
             if !bounded(text, m.start(), m.end()) {
                 continue;
             }
@@ -148,8 +174,8 @@ impl Pii {
         }
     }
 
-    fn ibans(&self, text: &str, out: &mut Vec<Span>) {
-        for m in self.iban.find_iter(text) {
+    fn ibans(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
+        for m in find_in(&self.iban, text, &r) {
             // The pattern may swallow a trailing word; shrink to the country's length.
             let compact: String = m.as_str().chars().filter(|c| *c != ' ').collect();
             let Some(len) = compact.get(..2).and_then(iban_length) else {
@@ -180,8 +206,8 @@ impl Pii {
         }
     }
 
-    fn ssns(&self, text: &str, out: &mut Vec<Span>) {
-        for c in self.ssn.captures_iter(text) {
+    fn ssns(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
+        for c in captures_in(&self.ssn, text, &r) {
             let Some(m) = c.get(0) else { continue };
             if !bounded(text, m.start(), m.end()) {
                 continue;
@@ -234,8 +260,8 @@ impl Pii {
         }
     }
 
-    fn ips(&self, text: &str, out: &mut Vec<Span>) {
-        for m in self.ipv4.find_iter(text) {
+    fn ips(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
+        for m in find_in(&self.ipv4, text, &r) {
             let (s, e) = (m.start(), m.end());
             // Longer dotted sequences (OIDs, versions) and prefixed versions are not IPs.
             let prev = char_before(text, s);
@@ -263,7 +289,10 @@ impl Pii {
             }
             out.push(span("IP_ADDRESS", s, e, 0.95));
         }
-        for m in self.ipv6.find_iter(text) {
+    }
+
+    fn ipv6s(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
+        for m in find_in(&self.ipv6, text, &r) {
             let t = m.as_str().trim_end_matches(['.', ':']);
             let (s, e) = (m.start(), m.start() + t.len());
             if t.len() < 3 || t == "::" || !bounded(text, s, e) {
@@ -278,12 +307,12 @@ impl Pii {
         }
     }
 
-    fn phones(&self, text: &str, out: &mut Vec<Span>) {
+    fn phones(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
         let words = [
             "phone", "tel", "call", "mobile", "cell", "fax", "contact", "whatsapp", "sms", "number",
         ];
         for (re, intl) in [(&self.phone_intl, true), (&self.phone_national, false)] {
-            for m in re.find_iter(text) {
+            for m in find_in(re, text, &r) {
                 let t = m.as_str().trim_end();
                 let (s, e) = (m.start(), m.start() + t.len());
                 if !bounded(text, s, e) || char_before(text, s) == Some('+') {
@@ -320,60 +349,165 @@ impl Pii {
         }
     }
 
-    fn contextual(&self, text: &str, out: &mut Vec<Span>) {
-        for m in self.date.find_iter(text) {
-            if bounded(text, m.start(), m.end())
-                && near(
-                    text,
-                    m.start(),
-                    m.end(),
-                    &["born", "birth", "dob", "d.o.b", "birthday", "date of birth"],
-                )
-            {
-                out.push(span("DATE_TIME", m.start(), m.end(), 0.85));
+    fn contextual(&self, text: &str, runs: &[Range<usize>], out: &mut Vec<Span>) {
+        let mut windows: [Vec<Range<usize>>; 4] = Default::default();
+        for hit in self.triggers.find_iter(text) {
+            let family = family(hit.pattern().as_usize());
+            let w = match family {
+                // A date of birth may come before or after its words.
+                0 => widen(text, hit.start(), hit.end(), 48, 48),
+                // Names follow their trigger.
+                3 => widen(text, hit.start(), hit.end(), 0, 64),
+                _ => widen(text, hit.start(), hit.end(), 0, 48),
+            };
+            if let Some(list) = windows.get_mut(family) {
+                list.push(w);
             }
         }
-        for m in self.passport.find_iter(text) {
-            if bounded(text, m.start(), m.end())
-                && m.as_str().chars().any(|c| c.is_ascii_digit())
-                && crate::context::before(text, m.start()).contains("passport")
-            {
-                out.push(span("US_PASSPORT", m.start(), m.end(), 0.8));
-            }
-        }
-        for m in self.licence.find_iter(text) {
-            let b = crate::context::before(text, m.start());
-            if bounded(text, m.start(), m.end())
-                && ["driver", "licence", "license", "dl#", "dl #", "dl:"]
-                    .iter()
-                    .any(|w| b.contains(w))
-            {
-                out.push(span("US_DRIVER_LICENSE", m.start(), m.end(), 0.75));
-            }
-        }
-        for c in self.person.captures_iter(text) {
-            if let Some(n) = c.get(1) {
-                if !COMMON_WORDS.contains(&n.as_str().split(' ').next().unwrap_or_default()) {
-                    out.push(span("PERSON", n.start(), n.end(), 0.7));
+        let [dob, passport, licence, person] = windows.map(merge);
+        for r in &dob {
+            for m in find_in(&self.date, text, r) {
+                if bounded(text, m.start(), m.end()) {
+                    out.push(span("DATE_TIME", m.start(), m.end(), 0.85));
                 }
             }
         }
-        for m in self.address.find_iter(text) {
-            if bounded(text, m.start(), m.end()) {
-                let score = if near(
-                    text,
-                    m.start(),
-                    m.end(),
-                    &["address", "live", "located", "ship", "deliver", "street"],
-                ) {
-                    0.85
-                } else {
-                    0.65
-                };
-                out.push(span("LOCATION", m.start(), m.end(), score));
+        for r in &passport {
+            for m in find_in(&self.passport, text, r) {
+                if bounded(text, m.start(), m.end())
+                    && m.as_str().chars().any(|c| c.is_ascii_digit())
+                    && crate::context::before(text, m.start()).contains("passport")
+                {
+                    out.push(span("US_PASSPORT", m.start(), m.end(), 0.8));
+                }
+            }
+        }
+        for r in &licence {
+            for m in find_in(&self.licence, text, r) {
+                if bounded(text, m.start(), m.end()) {
+                    out.push(span("US_DRIVER_LICENSE", m.start(), m.end(), 0.75));
+                }
+            }
+        }
+        for r in &person {
+            for c in captures_in(&self.person, text, r) {
+                if let Some(n) = c.get(1) {
+                    if !COMMON_WORDS.contains(&n.as_str().split(' ').next().unwrap_or_default()) {
+                        out.push(span("PERSON", n.start(), n.end(), 0.7));
+                    }
+                }
+            }
+        }
+        let streets = merge(
+            runs.iter()
+                .map(|r| widen(text, r.start, r.end, 0, 96))
+                .collect(),
+        );
+        for r in &streets {
+            for m in find_in(&self.address, text, r) {
+                if bounded(text, m.start(), m.end()) {
+                    let score = if near(
+                        text,
+                        m.start(),
+                        m.end(),
+                        &["address", "live", "located", "ship", "deliver", "street"],
+                    ) {
+                        0.85
+                    } else {
+                        0.65
+                    };
+                    out.push(span("LOCATION", m.start(), m.end(), score));
+                }
             }
         }
     }
+}
+
+/// Words that make contextual entities likely, by family: dates of birth, passports,
+/// driving licences, names.
+const DOB_WORDS: &[&str] = &["born", "birth", "dob", "d.o.b", "birthday"];
+const PASSPORT_WORDS: &[&str] = &["passport"];
+const LICENCE_WORDS: &[&str] = &["driver", "licence", "license", "dl#", "dl #", "dl:"];
+const PERSON_WORDS: &[&str] = &[
+    "my name is",
+    "i am ",
+    "i'm ",
+    "name:",
+    "mr ",
+    "mr.",
+    "mrs",
+    "ms ",
+    "ms.",
+    "dr ",
+    "dr.",
+    "dear ",
+    "signed",
+    "patient",
+    "contact:",
+];
+const TRIGGERS: [&str; 27] = [
+    "born",
+    "birth",
+    "dob",
+    "d.o.b",
+    "birthday",
+    "passport",
+    "driver",
+    "licence",
+    "license",
+    "dl#",
+    "dl #",
+    "dl:",
+    "my name is",
+    "i am ",
+    "i'm ",
+    "name:",
+    "mr ",
+    "mr.",
+    "mrs",
+    "ms ",
+    "ms.",
+    "dr ",
+    "dr.",
+    "dear ",
+    "signed",
+    "patient",
+    "contact:",
+];
+
+fn family(pattern: usize) -> usize {
+    let a = DOB_WORDS.len();
+    let b = a + PASSPORT_WORDS.len();
+    let c = b + LICENCE_WORDS.len();
+    debug_assert_eq!(c + PERSON_WORDS.len(), TRIGGERS.len());
+    if pattern < a {
+        0
+    } else if pattern < b {
+        1
+    } else if pattern < c {
+        2
+    } else {
+        3
+    }
+}
+
+/// Whether an IBAN could start anywhere: two capitals then two digits.
+fn has_iban_start(text: &str) -> bool {
+    text.as_bytes()
+        .windows(4)
+        .any(|w| matches!(w, [a, b, c, d] if a.is_ascii_uppercase() && b.is_ascii_uppercase() && c.is_ascii_digit() && d.is_ascii_digit()))
+}
+
+/// Whether an IPv6 address could be present: `::`, or a hex digit, `:`, hex digit,
+/// and another `:` soon after.
+fn has_ipv6_shape(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.windows(2).any(|w| w == b"::")
+        || b.windows(4).enumerate().any(|(i, w)| {
+            matches!(w, [x, b':', y, _] if x.is_ascii_hexdigit() && y.is_ascii_hexdigit())
+                && b.get(i + 2..(i + 8).min(b.len()))
+                    .is_some_and(|r| r.contains(&b':'))
+        })
 }
 
 /// Capitalised words that follow "I am" without being names.

@@ -6,7 +6,11 @@
 
 use regex::Regex;
 
-use crate::context::{char_after, char_before, entropy, near, placeholder};
+use std::ops::Range;
+
+use crate::context::{
+    captures_in, char_after, char_before, entropy, find_in, merge, near, placeholder, widen,
+};
 use crate::{Kind, Span};
 
 struct Shape {
@@ -17,6 +21,11 @@ struct Shape {
 }
 
 pub(crate) struct Secrets {
+    /// Every needle of every detector, case-insensitive, in one automaton.
+    needles: aho_corasick::AhoCorasick,
+    /// For each needle, the detectors it enables (indexes; shapes first, then `jwt`,
+    /// `pem`, `url`, `assignment`, `aws`).
+    owners: Vec<usize>,
     shapes: Vec<Shape>,
     aws_secret: Regex,
     jwt: Regex,
@@ -46,7 +55,46 @@ impl Secrets {
             re: re(p),
             min_entropy,
         };
+        // Literals every match of each detector contains, found in one pass first.
+        let needles: &[&[&str]] = &[
+            &[
+                "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ABIA", "ACCA",
+            ],
+            &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+            &["github_pat_"],
+            &[
+                "glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "glimt-", "glagent-", "gloas-",
+            ],
+            &["xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "xoxe-"],
+            &["hooks.slack.com"],
+            &["_live_", "_test_"],
+            &["AIza"],
+            &["sk-ant-"],
+            &["T3BlbkFJ"],
+            &["sk-proj-", "sk-svcacct-", "sk-admin-"],
+            &["sk-"],
+            &["hf_"],
+            // jwt, pem, url, assignment, aws
+            &["eyJ"],
+            &["-----BEGIN"],
+            &["://"],
+            &["pass", "pwd", "secret", "key", "token"],
+            &["aws", "secret_access", "secretaccess"],
+        ];
+        let mut words = Vec::new();
+        let mut owners = Vec::new();
+        for (i, list) in needles.iter().enumerate() {
+            for w in *list {
+                words.push(*w);
+                owners.push(i);
+            }
+        }
         Secrets {
+            needles: aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&words)
+                .unwrap_or_else(|e| unreachable!("needles: {e}")),
+            owners,
             shapes: vec![
                 shape(
                     "AWS_ACCESS_KEY_ID",
@@ -104,8 +152,40 @@ impl Secrets {
 
     pub(crate) fn scan(&self, text: &str) -> Vec<Span> {
         let mut out = Vec::new();
-        for s in &self.shapes {
-            for m in s.re.find_iter(text) {
+        let n = self.shapes.len();
+        // Each detector runs only in windows around its needles: how far a match can
+        // start before its needle, and end after it.
+        let mut windows: Vec<Vec<Range<usize>>> = vec![Vec::new(); n + 5];
+        for m in self.needles.find_overlapping_iter(text) {
+            let Some(&d) = self.owners.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            let (back, fwd) = match d {
+                9 => (256, 512),               // sk-…T3BlbkFJ…: the needle is inside
+                d if d == n => (0, 16 << 10),  // JWT
+                d if d == n + 1 => (0, 0),     // PEM: handled on the whole text
+                d if d == n + 2 => (24, 800),  // scheme://user:password@host
+                d if d == n + 3 => (24, 240),  // password = …
+                d if d == n + 4 => (300, 300), // AWS secret near its context
+                _ => (8, 300),
+            };
+            if let Some(list) = windows.get_mut(d) {
+                list.push(widen(text, m.start(), m.end(), back, fwd));
+            }
+        }
+        if windows.iter().all(Vec::is_empty) {
+            return out;
+        }
+        let windows: Vec<Vec<Range<usize>>> = windows.into_iter().map(merge).collect();
+        let enabled = |i: usize| windows.get(i).is_some_and(|w| !w.is_empty());
+        let within = |i: usize, re: &Regex| -> Vec<crate::context::M<'_>> {
+            windows
+                .get(i)
+                .map(|ws| ws.iter().flat_map(|r| find_in(re, text, r)).collect())
+                .unwrap_or_default()
+        };
+        for (i, s) in self.shapes.iter().enumerate() {
+            for m in within(i, &s.re) {
                 let key = m.as_str();
                 if placeholder(key) || entropy(key) < s.min_entropy {
                     continue;
@@ -113,7 +193,8 @@ impl Secrets {
                 out.push(span(s.entity, m.start(), m.end(), 1.0));
             }
         }
-        for m in self.aws_secret.find_iter(text) {
+        let aws = within(n + 4, &self.aws_secret);
+        for m in aws {
             let key = m.as_str();
             let edge = |c: Option<char>| {
                 c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '/' || c == '+')
@@ -134,13 +215,19 @@ impl Secrets {
             }
             out.push(span("AWS_SECRET_ACCESS_KEY", m.start(), m.end(), 0.95));
         }
-        for m in self.jwt.find_iter(text) {
+        let jwts = within(n, &self.jwt);
+        for m in jwts {
             let header = m.as_str().split('.').next().unwrap_or_default();
             if decodes_to_json_object(header) {
                 out.push(span("JWT", m.start(), m.end(), 1.0));
             }
         }
-        for m in self.pem.find_iter(text) {
+        let pems: Vec<_> = if enabled(n + 1) {
+            self.pem.find_iter(text).collect()
+        } else {
+            Vec::new()
+        };
+        for m in pems {
             // The whole block, to its END line; without one, to the end of the base64
             // body: redaction never leaves part of a key.
             let rest = text.get(m.end()..).unwrap_or_default();
@@ -167,14 +254,30 @@ impl Secrets {
             };
             out.push(span("PRIVATE_KEY", m.start(), end, 1.0));
         }
-        for c in self.url_password.captures_iter(text) {
+        let urls: Vec<_> = windows
+            .get(n + 2)
+            .map(|ws| {
+                ws.iter()
+                    .flat_map(|r| captures_in(&self.url_password, text, r))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for c in urls {
             if let Some(p) = c.get(1) {
                 if !placeholder(p.as_str()) && p.as_str() != "*" {
                     out.push(span("CONNECTION_STRING", p.start(), p.end(), 0.95));
                 }
             }
         }
-        for c in self.assignment.captures_iter(text) {
+        let assignments: Vec<_> = windows
+            .get(n + 3)
+            .map(|ws| {
+                ws.iter()
+                    .flat_map(|r| captures_in(&self.assignment, text, r))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for c in assignments {
             let Some(v) = c.get(1) else { continue };
             let value = v.as_str();
             if placeholder(value) || is_digest_or_uuid(value) || entropy(value) < 3.0 {

@@ -1,0 +1,23 @@
+//! Fuzzes the guard detectors and redaction: findings stay inside the text, redaction
+//! never panics and leaves no finding's text behind in `mask` mode.
+#![no_main]
+
+use std::sync::OnceLock;
+
+static SCANNER: OnceLock<moat_guard::Scanner> = OnceLock::new();
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let s = SCANNER.get_or_init(moat_guard::Scanner::new);
+    let n = text.chars().count();
+    for f in s.scan(&text) {
+        assert!(f.start < f.end && f.end <= n);
+    }
+    if let Ok(r) = moat_guard::Redactor::new(s, moat_guard::Mode::Mask, None) {
+        let _ = r.redact(&text);
+    }
+    if let Ok(r) = moat_guard::Redactor::new(s, moat_guard::Mode::Tokenize, Some(b"k")) {
+        let (t, _) = r.redact(&text);
+        let _ = moat_guard::detokenize(&t, b"k");
+    }
+});
