@@ -59,6 +59,9 @@ fn main() {
             text.push('\n');
         }
     }
+    if let Ok(p) = std::env::var("GUARD_BENCH_DUMP") {
+        let _ = std::fs::write(p, &text);
+    }
     let scanner = moat_guard::Scanner::new();
     let docs: Vec<&str> = {
         let mut v = Vec::new();

@@ -57,6 +57,11 @@ pub(crate) struct Span {
 pub struct Scanner {
     pii: pii::Pii,
     secrets: secrets::Secrets,
+    /// Secret needles and personal-data trigger words, in one case-insensitive
+    /// automaton: one pass over the text decides where the detectors run.
+    prefilter: aho_corasick::AhoCorasick,
+    /// Per prefilter pattern: `Ok(secret detector)` or `Err(trigger family)`.
+    owners: Vec<Result<usize, usize>>,
     /// Findings scored below this are dropped.
     pub threshold: f32,
 }
@@ -69,9 +74,26 @@ impl Default for Scanner {
 
 impl Scanner {
     pub fn new() -> Self {
+        let mut words: Vec<&str> = Vec::new();
+        let mut owners = Vec::new();
+        for (d, list) in secrets::NEEDLES.iter().enumerate() {
+            for w in *list {
+                words.push(w);
+                owners.push(Ok(d));
+            }
+        }
+        for (i, w) in pii::TRIGGERS.iter().enumerate() {
+            words.push(w);
+            owners.push(Err(pii::family(i)));
+        }
         Scanner {
             pii: pii::Pii::new(),
             secrets: secrets::Secrets::new(),
+            prefilter: aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&words)
+                .unwrap_or_else(|e| unreachable!("prefilter words: {e}")),
+            owners,
             threshold: 0.5,
         }
     }
@@ -85,8 +107,16 @@ impl Scanner {
 
     /// Findings in byte offsets (for redaction).
     pub(crate) fn scan_bytes(&self, text: &str) -> Vec<Span> {
-        let mut spans = self.secrets.scan(text);
-        spans.extend(self.pii.scan(text));
+        let (mut needles, mut triggers) = (Vec::new(), Vec::new());
+        for m in self.prefilter.find_overlapping_iter(text) {
+            match self.owners.get(m.pattern().as_usize()) {
+                Some(Ok(d)) => needles.push((*d, m.start(), m.end())),
+                Some(Err(f)) => triggers.push((*f, m.start(), m.end())),
+                None => {}
+            }
+        }
+        let mut spans = self.secrets.scan(text, &needles);
+        spans.extend(self.pii.scan(text, &triggers));
         spans.retain(|s| s.score >= self.threshold && s.start < s.end);
         resolve_overlaps(spans)
     }

@@ -13,8 +13,6 @@ use crate::context::{captures_in, char_after, char_before, find_in, merge, near,
 use crate::{Kind, Span};
 
 pub(crate) struct Pii {
-    digits: Regex,
-    triggers: aho_corasick::AhoCorasick,
     email: Regex,
     card: Regex,
     iban: Regex,
@@ -54,11 +52,6 @@ fn bounded(text: &str, start: usize, end: usize) -> bool {
 impl Pii {
     pub(crate) fn new() -> Self {
         Pii {
-            digits: re(r"\d[\d \-./()]*"),
-            triggers: aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(TRIGGERS)
-                .unwrap_or_else(|e| unreachable!("trigger words: {e}")),
             email: re(
                 r"[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
             ),
@@ -85,32 +78,49 @@ impl Pii {
         }
     }
 
-    pub(crate) fn scan(&self, text: &str) -> Vec<Span> {
+    /// `triggers`: (family, start, end) of every trigger word found in `text`.
+    pub(crate) fn scan(&self, text: &str, triggers: &[(usize, usize, usize)]) -> Vec<Span> {
         let mut out = Vec::new();
         let all = 0..text.len();
         if text.contains('@') {
             self.emails(text, all.clone(), &mut out);
         }
-        // One pass finds the runs of digits; the number recognizers run only there.
-        let runs = merge(
-            self.digits
-                .find_iter(text)
-                .map(|m| widen(text, m.start(), m.end(), 2, 2))
-                .collect(),
-        );
-        for r in &runs {
-            self.cards(text, r.clone(), &mut out);
-            self.ssns(text, r.clone(), &mut out);
-            self.ips(text, r.clone(), &mut out);
-            self.phones(text, r.clone(), &mut out);
+        // One pass finds the runs of digits (with the separators numbers use); each
+        // recognizer runs only on runs that have enough digits for it.
+        let runs = digit_runs(text);
+        let mut ibans = Vec::new();
+        for run in &runs {
+            let r = widen(text, run.start, run.end, 2, 2);
+            let d = run.digits;
+            if d >= 12 {
+                self.cards(text, r.clone(), &mut out);
+            }
+            if d >= 9 {
+                self.ssns(text, r.clone(), &mut out);
+            }
+            if run.dots >= 3 {
+                self.ips(text, r.clone(), &mut out);
+            }
+            if d >= 7 {
+                self.phones(text, r, &mut out);
+            }
+            // An IBAN opens with two capitals and two digits.
+            let b = text.as_bytes();
+            let caps = run.start >= 2
+                && b.get(run.start - 2).is_some_and(u8::is_ascii_uppercase)
+                && b.get(run.start - 1).is_some_and(u8::is_ascii_uppercase);
+            if caps {
+                ibans.push(widen(text, run.start - 2, run.start, 0, 48));
+            }
         }
-        if has_iban_start(text) {
-            self.ibans(text, all.clone(), &mut out);
+        for r in merge(ibans) {
+            self.ibans(text, r, &mut out);
         }
+        let runs: Vec<Range<usize>> = runs.iter().map(|r| r.start..r.end).collect();
         if has_ipv6_shape(text) {
             self.ipv6s(text, all, &mut out);
         }
-        self.contextual(text, &runs, &mut out);
+        self.contextual(text, &runs, triggers, &mut out);
         out
     }
 
@@ -349,16 +359,21 @@ impl Pii {
         }
     }
 
-    fn contextual(&self, text: &str, runs: &[Range<usize>], out: &mut Vec<Span>) {
+    fn contextual(
+        &self,
+        text: &str,
+        runs: &[Range<usize>],
+        triggers: &[(usize, usize, usize)],
+        out: &mut Vec<Span>,
+    ) {
         let mut windows: [Vec<Range<usize>>; 4] = Default::default();
-        for hit in self.triggers.find_iter(text) {
-            let family = family(hit.pattern().as_usize());
+        for &(family, start, end) in triggers {
             let w = match family {
                 // A date of birth may come before or after its words.
-                0 => widen(text, hit.start(), hit.end(), 48, 48),
+                0 => widen(text, start, end, 48, 48),
                 // Names follow their trigger.
-                3 => widen(text, hit.start(), hit.end(), 0, 64),
-                _ => widen(text, hit.start(), hit.end(), 0, 48),
+                3 => widen(text, start, end, 0, 64),
+                _ => widen(text, start, end, 0, 48),
             };
             if let Some(list) = windows.get_mut(family) {
                 list.push(w);
@@ -445,7 +460,7 @@ const PERSON_WORDS: &[&str] = &[
     "patient",
     "contact:",
 ];
-const TRIGGERS: [&str; 27] = [
+pub(crate) const TRIGGERS: [&str; 27] = [
     "born",
     "birth",
     "dob",
@@ -475,7 +490,7 @@ const TRIGGERS: [&str; 27] = [
     "contact:",
 ];
 
-fn family(pattern: usize) -> usize {
+pub(crate) fn family(pattern: usize) -> usize {
     let a = DOB_WORDS.len();
     let b = a + PASSPORT_WORDS.len();
     let c = b + LICENCE_WORDS.len();
@@ -491,11 +506,45 @@ fn family(pattern: usize) -> usize {
     }
 }
 
-/// Whether an IBAN could start anywhere: two capitals then two digits.
-fn has_iban_start(text: &str) -> bool {
-    text.as_bytes()
-        .windows(4)
-        .any(|w| matches!(w, [a, b, c, d] if a.is_ascii_uppercase() && b.is_ascii_uppercase() && c.is_ascii_digit() && d.is_ascii_digit()))
+/// A run of digits and the separators numbers use (` -./()`), ending on a digit.
+struct Run {
+    start: usize,
+    end: usize,
+    digits: usize,
+    dots: usize,
+}
+
+/// Every run of digits, in one pass over the bytes.
+fn digit_runs(text: &str) -> Vec<Run> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (mut digits, mut dots, mut end) = (0, 0, i);
+        while let Some(&c) = b.get(i) {
+            if c.is_ascii_digit() {
+                digits += 1;
+                end = i + 1;
+            } else if matches!(c, b' ' | b'-' | b'.' | b'/' | b'(' | b')') {
+                dots += usize::from(c == b'.');
+            } else {
+                break;
+            }
+            i += 1;
+        }
+        out.push(Run {
+            start,
+            end,
+            digits,
+            dots,
+        });
+    }
+    out
 }
 
 /// Whether an IPv6 address could be present: `::`, or a hex digit, `:`, hex digit,
@@ -735,8 +784,8 @@ mod tests {
     use super::*;
 
     fn found(text: &str) -> Vec<(&'static str, String)> {
-        let mut v: Vec<Span> = Pii::new().scan(text);
-        v.retain(|s| s.score >= 0.5);
+        let mut v: Vec<Span> = crate::Scanner::new().scan_bytes(text);
+        v.retain(|s| s.kind == Kind::Pii);
         v.sort_by_key(|s| s.start);
         v.into_iter()
             .map(|s| {

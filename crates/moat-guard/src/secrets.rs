@@ -20,12 +20,35 @@ struct Shape {
     min_entropy: f64,
 }
 
+/// Literals every match of each detector contains (shapes in order, then `jwt`, `pem`,
+/// `url`, `assignment`, `aws`): the scanner finds them all in one pass first.
+pub(crate) const NEEDLES: &[&[&str]] = &[
+    &[
+        "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ABIA", "ACCA",
+    ],
+    &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+    &["github_pat_"],
+    &[
+        "glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "glimt-", "glagent-", "gloas-",
+    ],
+    &["xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "xoxe-"],
+    &["hooks.slack.com"],
+    &["_live_", "_test_"],
+    &["AIza"],
+    &["sk-ant-"],
+    &["T3BlbkFJ"],
+    &["sk-proj-", "sk-svcacct-", "sk-admin-"],
+    &["sk-"],
+    &["hf_"],
+    // jwt, pem, url, assignment, aws
+    &["eyJ"],
+    &["-----BEGIN"],
+    &["://"],
+    &["pass", "pwd", "secret", "key", "token"],
+    &["aws", "secret_access", "secretaccess"],
+];
+
 pub(crate) struct Secrets {
-    /// Every needle of every detector, case-insensitive, in one automaton.
-    needles: aho_corasick::AhoCorasick,
-    /// For each needle, the detectors it enables (indexes; shapes first, then `jwt`,
-    /// `pem`, `url`, `assignment`, `aws`).
-    owners: Vec<usize>,
     shapes: Vec<Shape>,
     aws_secret: Regex,
     jwt: Regex,
@@ -55,46 +78,7 @@ impl Secrets {
             re: re(p),
             min_entropy,
         };
-        // Literals every match of each detector contains, found in one pass first.
-        let needles: &[&[&str]] = &[
-            &[
-                "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ABIA", "ACCA",
-            ],
-            &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
-            &["github_pat_"],
-            &[
-                "glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "glimt-", "glagent-", "gloas-",
-            ],
-            &["xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "xoxe-"],
-            &["hooks.slack.com"],
-            &["_live_", "_test_"],
-            &["AIza"],
-            &["sk-ant-"],
-            &["T3BlbkFJ"],
-            &["sk-proj-", "sk-svcacct-", "sk-admin-"],
-            &["sk-"],
-            &["hf_"],
-            // jwt, pem, url, assignment, aws
-            &["eyJ"],
-            &["-----BEGIN"],
-            &["://"],
-            &["pass", "pwd", "secret", "key", "token"],
-            &["aws", "secret_access", "secretaccess"],
-        ];
-        let mut words = Vec::new();
-        let mut owners = Vec::new();
-        for (i, list) in needles.iter().enumerate() {
-            for w in *list {
-                words.push(*w);
-                owners.push(i);
-            }
-        }
         Secrets {
-            needles: aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(&words)
-                .unwrap_or_else(|e| unreachable!("needles: {e}")),
-            owners,
             shapes: vec![
                 shape(
                     "AWS_ACCESS_KEY_ID",
@@ -150,16 +134,14 @@ impl Secrets {
         }
     }
 
-    pub(crate) fn scan(&self, text: &str) -> Vec<Span> {
+    /// `hits`: (detector, start, end) of every needle found in `text`.
+    pub(crate) fn scan(&self, text: &str, hits: &[(usize, usize, usize)]) -> Vec<Span> {
         let mut out = Vec::new();
         let n = self.shapes.len();
         // Each detector runs only in windows around its needles: how far a match can
         // start before its needle, and end after it.
         let mut windows: Vec<Vec<Range<usize>>> = vec![Vec::new(); n + 5];
-        for m in self.needles.find_overlapping_iter(text) {
-            let Some(&d) = self.owners.get(m.pattern().as_usize()) else {
-                continue;
-            };
+        for &(d, start, end) in hits {
             let (back, fwd) = match d {
                 9 => (256, 512),               // sk-…T3BlbkFJ…: the needle is inside
                 d if d == n => (0, 16 << 10),  // JWT
@@ -170,7 +152,7 @@ impl Secrets {
                 _ => (8, 300),
             };
             if let Some(list) = windows.get_mut(d) {
-                list.push(widen(text, m.start(), m.end(), back, fwd));
+                list.push(widen(text, start, end, back, fwd));
             }
         }
         if windows.iter().all(Vec::is_empty) {
@@ -332,9 +314,10 @@ mod tests {
     use super::*;
 
     fn found(text: &str) -> Vec<(&'static str, String)> {
-        Secrets::new()
-            .scan(text)
+        crate::Scanner::new()
+            .scan_bytes(text)
             .into_iter()
+            .filter(|s| s.kind == Kind::Secret)
             .map(|s| {
                 (
                     s.entity,
