@@ -154,6 +154,18 @@ impl Pii {
             if !luhn(&digits) || issuer(&digits).is_none() {
                 continue;
             }
+            // Printed cards group digits 4-4-4-4 (Amex and Diners 4-6-5 / 4-6-4); other
+            // groupings are account, order or invoice numbers.
+            let groups: Vec<usize> = m.as_str().split([' ', '-']).map(str::len).collect();
+            let standard = groups.len() == 1
+                || groups == [4, 6, 5]
+                || groups == [4, 6, 4]
+                || (groups.len() >= 3
+                    && groups.iter().rev().skip(1).all(|g| *g == 4)
+                    && groups.last().is_some_and(|g| (1..=4).contains(g)));
+            if !standard {
+                continue;
+            }
             let mut score = 0.9;
             if near(
                 text,
@@ -172,13 +184,32 @@ impl Pii {
             ) {
                 score = 1.0;
             }
-            if near(
-                text,
-                m.start(),
-                m.end(),
-                &["order", "invoice", "tracking", "isbn", "account no"],
-            ) {
-                score -= 0.3;
+            // What the number is called just before it: an order or invoice number.
+            let lead = crate::context::before(text, m.start());
+            let lead: String = lead
+                .chars()
+                .rev()
+                .take(24)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if [
+                "order",
+                "invoice",
+                "tracking",
+                "isbn",
+                "account no",
+                "ref:",
+                "ref.",
+                "ref #",
+                "ref#",
+                "reference",
+            ]
+            .iter()
+            .any(|w| lead.contains(w))
+            {
+                score -= 0.5;
             }
             out.push(span("CREDIT_CARD", m.start(), m.end(), score));
         }
@@ -344,6 +375,22 @@ impl Pii {
                 if !intl && (hexy(char_before(text, s)) || hexy(char_after(text, e))) {
                     continue;
                 }
+                // A national number is not a slice of a longer run of digits (an
+                // IBAN's or a card's groups), nor an SSN-shaped 3-2-4.
+                let sep = |c: Option<char>| c.is_some_and(|c| matches!(c, ' ' | '-' | '.'));
+                let before2 = text.get(..s).and_then(|p| p.chars().rev().nth(1));
+                let after2 = text.get(e..).and_then(|p| p.chars().nth(1));
+                // `+44 …` stands alone; `0044 …` may be a slice of a longer number.
+                if !t.starts_with('+')
+                    && ((sep(char_before(text, s)) && before2.is_some_and(|c| c.is_ascii_digit()))
+                        || (sep(char_after(text, e)) && after2.is_some_and(|c| c.is_ascii_digit())))
+                {
+                    continue;
+                }
+                let lens: Vec<usize> = t.split(['-', ' ']).map(str::len).collect();
+                if !intl && lens == [3, 2, 4] {
+                    continue;
+                }
                 let context = near(text, s, e, &words);
                 let national_ok = national_format(t);
                 let score = match (intl, national_ok, context) {
@@ -351,8 +398,8 @@ impl Pii {
                     (true, _, false) => 0.75,
                     (false, true, true) => 0.9,
                     (false, true, false) => 0.6,
-                    (false, false, true) => 0.55,
-                    (false, false, false) => continue,
+                    (false, false, true) if digits.len() >= 10 => 0.55,
+                    (false, false, _) => continue,
                 };
                 out.push(span("PHONE_NUMBER", s, e, score));
             }
@@ -596,7 +643,7 @@ fn national_format(t: &str) -> bool {
     match digits.len() {
         10 if lens == [3, 3, 4] && !digits.starts_with('0') && !digits.starts_with('1') => true,
         10 if lens == [2, 2, 2, 2, 2] && digits.starts_with('0') => true,
-        10 | 11
+        9..=11
             if digits.starts_with('0')
                 && lens.len() >= 2
                 && lens.first().is_some_and(|l| (2..=5).contains(l)) =>
