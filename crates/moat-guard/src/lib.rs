@@ -13,12 +13,15 @@
 )]
 
 mod context;
+mod injection;
+mod normalize;
 mod pii;
 mod redact;
 mod secrets;
 
 use serde::Serialize;
 
+pub use injection::Verdict;
 pub use redact::{detokenize, Mode, RedactError, Redactor};
 
 /// What a finding is.
@@ -27,6 +30,7 @@ pub use redact::{detokenize, Mode, RedactError, Redactor};
 pub enum Kind {
     Pii,
     Secret,
+    PromptInjection,
 }
 
 /// One finding: `text[start..end]` in code points.
@@ -56,6 +60,9 @@ pub(crate) struct Span {
 /// The detectors, compiled once and shared.
 pub struct Scanner {
     pii: pii::Pii,
+    injection: injection::Injection,
+    /// Injection scores at or above this are findings.
+    pub injection_threshold: f64,
     secrets: secrets::Secrets,
     /// Secret needles and personal-data trigger words, in one case-insensitive
     /// automaton: one pass over the text decides where the detectors run.
@@ -88,6 +95,8 @@ impl Scanner {
         }
         Scanner {
             pii: pii::Pii::new(),
+            injection: injection::Injection::new(),
+            injection_threshold: 0.5,
             secrets: secrets::Secrets::new(),
             prefilter: aho_corasick::AhoCorasick::builder()
                 .ascii_case_insensitive(true)
@@ -102,6 +111,30 @@ impl Scanner {
     /// personal data inside it; then the higher score, then the longer span).
     pub fn scan(&self, text: &str) -> Vec<Finding> {
         let spans = self.scan_bytes(text);
+        to_code_points(text, spans)
+    }
+
+    /// The prompt-injection verdict on a text: score, verdict and the signals that
+    /// fired.
+    pub fn injection(&self, text: &str) -> Verdict {
+        self.injection.check(text, self.injection_threshold)
+    }
+
+    /// Personal data, secrets and prompt injection together: what `moat guard scan`
+    /// reports. An injection finding spans the text that triggered it.
+    pub fn scan_all(&self, text: &str) -> Vec<Finding> {
+        let mut spans = self.scan_bytes(text);
+        let v = self.injection(text);
+        if v.injection {
+            spans.push(Span {
+                kind: Kind::PromptInjection,
+                entity: v.family,
+                start: v.span.0,
+                end: v.span.1,
+                score: v.score as f32,
+            });
+            spans.sort_by_key(|s| s.start);
+        }
         to_code_points(text, spans)
     }
 

@@ -202,6 +202,18 @@ pub(crate) enum GuardCmd {
     Redact(GuardRedactArgs),
     /// Put back the values of `tokenize` redaction, with the same key.
     Detokenize(GuardInput),
+    /// Judge each text for prompt injection and jailbreaks: score, verdict, signals
+    /// (one JSON line per text; exit 1 when one is an injection).
+    Injection(GuardInjectionArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GuardInjectionArgs {
+    #[command(flatten)]
+    pub input: GuardInput,
+    /// Scores at or above this are injections.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f64,
 }
 
 #[derive(Debug, Args)]

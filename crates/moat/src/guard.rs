@@ -40,6 +40,16 @@ struct Line {
     findings: Vec<moat_guard::Finding>,
 }
 
+/// One output line of `injection`.
+#[derive(serde::Serialize)]
+struct InjectionLine {
+    id: Value,
+    injection: bool,
+    score: f64,
+    family: &'static str,
+    signals: Vec<String>,
+}
+
 /// One unit of work: a text and, for JSON lines, its object.
 enum Item {
     Text(String),
@@ -102,7 +112,7 @@ pub(crate) fn run(cmd: GuardCmd) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut bad = 0usize;
     let mut found = 0usize;
-    let is_scan = matches!(cmd, GuardCmd::Scan(_));
+    let is_scan = matches!(cmd, GuardCmd::Scan(_) | GuardCmd::Injection(_));
     let mut report_bad = |n: usize, why: &str| {
         bad += 1;
         let _ = writeln!(std::io::stderr(), "moat: line {n}: {why}: skipped");
@@ -119,7 +129,7 @@ pub(crate) fn run(cmd: GuardCmd) -> anyhow::Result<ExitCode> {
                         return Ok(());
                     }
                 };
-                let findings = scanner.scan(&text);
+                let findings = scanner.scan_all(&text);
                 found += findings.len();
                 let v = Line { id, findings };
                 match a.format {
@@ -171,6 +181,32 @@ pub(crate) fn run(cmd: GuardCmd) -> anyhow::Result<ExitCode> {
                     report_bad(n, &why);
                     Ok(())
                 }
+            })?;
+        }
+        GuardCmd::Injection(a) => {
+            let mut scanner = scanner;
+            scanner.injection_threshold = a.threshold;
+            each(&a.input, |item| {
+                let (id, text) = match item {
+                    Item::Text(t) => (Value::Null, t),
+                    Item::Line(o, t) => (o.get("id").cloned().unwrap_or(Value::Null), t),
+                    Item::Bad(n, why) => {
+                        report_bad(n, &why);
+                        return Ok(());
+                    }
+                };
+                let v = scanner.injection(&text);
+                found += usize::from(v.injection);
+                emit(
+                    &mut out,
+                    &InjectionLine {
+                        id,
+                        injection: v.injection,
+                        score: v.score,
+                        family: v.family,
+                        signals: v.signals,
+                    },
+                )
             })?;
         }
         GuardCmd::Detokenize(input) => {
