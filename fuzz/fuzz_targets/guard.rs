@@ -1,5 +1,5 @@
-//! Fuzzes the guard detectors and redaction: findings stay inside the text, redaction
-//! never panics and leaves no finding's text behind in `mask` mode.
+//! Fuzzes the guard detectors, the prompt-injection normaliser and redaction: findings
+//! stay inside the text, nothing panics.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -10,9 +10,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let s = SCANNER.get_or_init(moat_guard::Scanner::new);
     let n = text.chars().count();
-    for f in s.scan(&text) {
+    for f in s.scan_all(&text) {
         assert!(f.start < f.end && f.end <= n);
     }
+    let v = s.injection(&text);
+    assert!((0.0..=1.0).contains(&v.score));
     if let Ok(r) = moat_guard::Redactor::new(s, moat_guard::Mode::Mask, None) {
         let _ = r.redact(&text);
     }
