@@ -4,7 +4,8 @@
 //! fake chat-template delimiters, and injections addressed to an AI inside documents
 //! (HTML comments, markdown exfiltration links). Hiding the text (encodings, tag
 //! characters, invisible characters) raises the score; text that discusses an attack
-//! (an example, a detector, a red-team report) lowers it.
+//! (an example, a detector, a red-team report) lowers it. A trained classifier
+//! (`classifier`) reads the whole prompt; the verdict takes the higher of the two.
 
 use regex::Regex;
 
@@ -25,6 +26,9 @@ pub struct Verdict {
     /// The family of the strongest signal.
     pub family: &'static str,
 }
+
+/// Least classifier probability that counts.
+const CLASSIFIER_MIN: f64 = 0.8;
 
 /// The strongest match so far: weight, family, span in the original text.
 type Best = (f64, &'static str, Option<(usize, usize)>);
@@ -154,13 +158,24 @@ impl Injection {
                 }
             }
         }
+        // The trained layer reads the whole prompt (long jailbreaks have no one phrase).
+        // It counts only when confident: its benign training data is narrower than
+        // real traffic, and short everyday prompts must not trip it.
+        let learned = Some(crate::classifier::score(&v.plain))
+            .filter(|p| *p >= CLASSIFIER_MIN)
+            .unwrap_or(0.0);
+        if learned >= threshold {
+            signals.push(format!("classifier {learned:.2}"));
+        }
         let Some((mut score, family, span)) = best else {
+            let score = (learned * 100.0).round() / 100.0;
+            let injection = score >= threshold;
             return Verdict {
-                score: 0.0,
-                injection: false,
+                score,
+                injection,
                 signals,
-                span: (0, 0),
-                family: "",
+                span: if injection { (0, text.len()) } else { (0, 0) },
+                family: if injection { "JAILBREAK" } else { "" },
             };
         };
         score += 0.05 * (families.len().saturating_sub(1)) as f64;
@@ -168,12 +183,15 @@ impl Injection {
             score += 0.05;
             signals.push("hidden characters".into());
         }
-        // Talking about an attack is not an attack.
-        if self.discussion.is_match(&v.plain) {
+        // Talking about an attack is not an attack. Jailbreak prompts run long and use
+        // the same words ("for example"), so only a short text counts as discussion.
+        let mut learned = learned;
+        if v.plain.len() < 600 && self.discussion.is_match(&v.plain) {
             score *= 0.5;
+            learned *= 0.5;
             signals.push("discussion".into());
         }
-        let score = (score.clamp(0.0, 1.0) * 100.0).round() / 100.0;
+        let score = (score.max(learned).clamp(0.0, 1.0) * 100.0).round() / 100.0;
         Verdict {
             score,
             injection: score >= threshold,

@@ -12,6 +12,7 @@
     deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)
 )]
 
+mod classifier;
 mod context;
 mod injection;
 mod normalize;
