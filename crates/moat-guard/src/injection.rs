@@ -202,20 +202,23 @@ impl Injection {
     }
 }
 
-/// Every view with its name and whether it undoes a disguise.
+/// Every view with its name and whether it undoes a disguise; a view identical to the
+/// plain text is left out (it would only repeat it).
 fn all_views(v: &Views) -> Vec<(&'static str, &str, bool)> {
-    let mut out = vec![
-        ("plain", v.plain.as_str(), false),
-        ("leetspeak", v.unleet.as_str(), true),
-        ("spaced letters", v.joined.as_str(), true),
-        ("reversed", v.reversed.as_str(), true),
+    let mut candidates: Vec<(&'static str, &str)> = vec![
+        ("leetspeak", v.unleet.as_str()),
+        ("spaced letters", v.joined.as_str()),
+        ("reversed", v.reversed.as_str()),
+        ("tag characters", v.tagged.as_str()),
     ];
-    if !v.tagged.is_empty() {
-        out.push(("tag characters", v.tagged.as_str(), true));
-    }
-    for (how, s) in &v.decoded {
-        out.push((how, s.as_str(), true));
-    }
+    candidates.extend(v.decoded.iter().map(|(how, s)| (*how, s.as_str())));
+    let mut out = vec![("plain", v.plain.as_str(), false)];
+    out.extend(
+        candidates
+            .into_iter()
+            .filter(|(_, s)| !s.is_empty() && *s != v.plain)
+            .map(|(name, s)| (name, s, true)),
+    );
     out
 }
 
