@@ -24,6 +24,24 @@ fn fnv(data: &[u8], seed: u32) -> u32 {
     h
 }
 
+/// A hasher for already-hashed `usize` keys: one multiplication spreads their bits.
+#[derive(Default)]
+struct Identity(u64);
+
+impl std::hash::Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.0 = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// The probability that `plain` (the normalised view) is an injection.
 pub(crate) fn score(plain: &str) -> f64 {
     let mut t = String::with_capacity(plain.len().min(MAX_CHARS * 4) + 2);
@@ -31,7 +49,9 @@ pub(crate) fn score(plain: &str) -> f64 {
     t.extend(plain.chars().take(MAX_CHARS));
     t.push(' ');
     let chars: Vec<(usize, char)> = t.char_indices().collect();
-    let mut counts: std::collections::HashMap<usize, f64> = std::collections::HashMap::new();
+    // The keys are hashes already: no need to hash them again.
+    let mut counts: std::collections::HashMap<usize, f64, std::hash::BuildHasherDefault<Identity>> =
+        std::collections::HashMap::with_capacity_and_hasher(4096, Default::default());
     for n in [3usize, 4, 5] {
         for w in chars.windows(n) {
             let (Some(&(a, _)), Some(&(b, c))) = (w.first(), w.last()) else {

@@ -27,6 +27,74 @@ pub struct Verdict {
     pub family: &'static str,
 }
 
+/// Words the family patterns need (lowercase; the views are lowercased).
+const TRIGGERS: &[&str] = &[
+    "ignor",
+    "disregard",
+    "forget",
+    "skip",
+    "bypass",
+    "overrid",
+    "overwrit",
+    "drop",
+    "instruction",
+    "task",
+    "rules",
+    "prompt",
+    "from now on",
+    "goal",
+    "purpose",
+    "negeer",
+    "игнорир",
+    "忽略",
+    "無視",
+    "mode",
+    "dan",
+    "jailbr",
+    "unrestrict",
+    "unfilter",
+    "uncensor",
+    "amoral",
+    "without",
+    "ethic",
+    "moral",
+    "free from",
+    "evil",
+    "refuse",
+    "decline",
+    "say ",
+    "character",
+    "system",
+    "initial",
+    "hidden",
+    "original",
+    "above",
+    "before this",
+    "developer",
+    "repeat",
+    "you are",
+    "<|",
+    "[inst",
+    "[/inst",
+    "<<sys",
+    "<</sys",
+    "<system",
+    "</system",
+    "<instruction",
+    "</instruction",
+    "#",
+    "assistant",
+    "<!--",
+    "reading this",
+    "processing this",
+    "summarizing this",
+    "summarising this",
+    "when you",
+    "when the",
+    "note to",
+    "![",
+];
+
 /// Least classifier probability that counts.
 const CLASSIFIER_MIN: f64 = 0.8;
 
@@ -40,6 +108,11 @@ struct Family {
 }
 
 pub(crate) struct Injection {
+    /// Words at least one of which every family's match contains: a view without any
+    /// is not matched against the families at all.
+    triggers: aho_corasick::AhoCorasick,
+    /// Every family pattern at once: one pass per view says which match.
+    set: regex::RegexSet,
     families: Vec<Family>,
     discussion: Regex,
 }
@@ -55,69 +128,75 @@ impl Injection {
             re: re(p),
             weight,
         };
+        let families = vec![
+            f(
+                "INSTRUCTION_OVERRIDE",
+                r"\b(?:ignore|disregard|forget|skip|bypass|override|overwrite|drop)\b[^.!?\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|system|initial|original|these|those)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|rules|directions|guidelines|guardrails|context|commands?|directives|polic(?:y|ies)|restrictions)\b",
+                0.9,
+            ),
+            f(
+                "INSTRUCTION_OVERRIDE",
+                r"\b(?:new|updated|real|actual|revised) (?:instructions?|task|rules|system prompt)\s*:|\bfrom now on,? (?:you|your|ignore|respond|answer|always|never)\b|\byour (?:new|real|only) (?:task|goal|purpose|instructions?) (?:is|are)\b",
+                0.65,
+            ),
+            f(
+                "INSTRUCTION_OVERRIDE",
+                r"ignora (?:todas )?las instrucciones (?:anteriores|previas)|ignore[zr]? (?:toutes )?les (?:instructions|consignes) (?:pr[ée]c[ée]dentes|ant[ée]rieures)|ignorier(?:e|en sie)? (?:alle )?(?:vorherigen|bisherigen|obigen|vorigen) (?:anweisungen|instruktionen|befehle)|ignora (?:tutte )?le istruzioni precedenti|ignore (?:todas )?as instru[çc][õo]es anteriores|negeer (?:alle )?(?:vorige|eerdere) instructies|игнорируй(?:те)? (?:все )?(?:предыдущие|прошлые|вышеуказанные) (?:инструкции|указания)|忽略(?:之前|以前|上面|上述|所有|先前)的?(?:指令|指示|说明|提示)|(?:以前|前|上記)の(?:指示|命令)を無視",
+                0.9,
+            ),
+            f(
+                "ROLE_PLAY",
+                r"\bdo anything now\b|\bdeveloper mode (?:enabled|output|on)\b|\b(?:dan|stan|dude) mode\b|\byou are (?:now )?dan\b|\bjailbr(?:eak|oken) mode\b|\banti-?dan\b",
+                0.9,
+            ),
+            f(
+                "ROLE_PLAY",
+                r"\b(?:you are|you're|act as|acting as|pretend (?:to be|you are|you're)|role-?play as|simulate|become|behave as)\b[^.!?\n]{0,60}\b(?:unrestricted|unfiltered|uncensored|amoral|without (?:any )?(?:restrictions|limits|limitations|filters|rules|guidelines|ethics)|no (?:ethical|moral|content) (?:guidelines|limits|restrictions|filters)|free from (?:all )?(?:restrictions|rules|guidelines)|evil (?:ai|assistant|bot))",
+                0.85,
+            ),
+            f(
+                "ROLE_PLAY",
+                r"\b(?:never|don't|do not|won't) (?:refuse|decline|say (?:no|you can't|i can't|sorry))\b[^.\n]{0,40}\b(?:any|every)\b|\bstay in character\b|\bno (?:moral|ethical) (?:guidelines|restrictions|limits)\b",
+                0.6,
+            ),
+            f(
+                "PROMPT_EXTRACTION",
+                r"\b(?:reveal|show|print|repeat|output|display|tell me|what (?:is|are|were)|leak|dump|give me|list|write out|recite|spell out)\b[^.!?\n]{0,40}\b(?:system prompt|system message|system instructions|initial (?:prompt|instructions)|hidden (?:prompt|instructions)|original (?:prompt|instructions)|(?:instructions|prompt|text|words) (?:above|before this)|pre-?prompt|developer (?:message|instructions))",
+                0.85,
+            ),
+            f(
+                "PROMPT_EXTRACTION",
+                r"\brepeat (?:the )?(?:words|text|everything) (?:above|before)\b|\bstarting with ['\x22]?you are\b",
+                0.8,
+            ),
+            f(
+                "DELIMITER_INJECTION",
+                r"<\|im_start\|>\s*(?:system|assistant)|<\|(?:system|endoftext|im_end|start_header_id)\|>|\[/?inst\]|<</?sys>>|</?(?:system|system_prompt|instructions?)>|^\s*#{2,}\s*(?:system|instructions?|new rules)\s*:?|(?m)^\s*(?:system|assistant)\s*:\s*\S",
+                0.7,
+            ),
+            f(
+                "INDIRECT_INJECTION",
+                r"<!--[^>]{0,300}\b(?:ignore|instructions?|assistant|ai model|language model|system prompt|do not (?:tell|mention|reveal))\b[^>]{0,300}-->",
+                0.8,
+            ),
+            f(
+                "INDIRECT_INJECTION",
+                r"\b(?:ai|assistant|chatbot|language model|llm|gpt|claude|copilot|agent)s?\b,? (?:reading|processing|summari[sz]ing) this[^.\n]{0,60}\b(?:must|should|will|please)\b|\bwhen (?:you|the ai|the assistant) (?:read|see|summari[sz]e|process)s? this\b|\bnote to (?:the )?(?:ai|assistant|llm|model)\b",
+                0.7,
+            ),
+            f(
+                "INDIRECT_INJECTION",
+                r"!\[[^\]]{0,100}\]\(https?://[^)\s]{1,300}[?&](?:q|data|d|p|prompt|text|secret|info|c)=",
+                0.75,
+            ),
+        ];
+        let set = regex::RegexSet::new(families.iter().map(|f: &Family| f.re.as_str()))
+            .unwrap_or_else(|e| unreachable!("family patterns: {e}"));
         Injection {
-            families: vec![
-                f(
-                    "INSTRUCTION_OVERRIDE",
-                    r"\b(?:ignore|disregard|forget|skip|bypass|override|overwrite|drop)\b[^.!?\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|system|initial|original|these|those)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|rules|directions|guidelines|guardrails|context|commands?|directives|polic(?:y|ies)|restrictions)\b",
-                    0.9,
-                ),
-                f(
-                    "INSTRUCTION_OVERRIDE",
-                    r"\b(?:new|updated|real|actual|revised) (?:instructions?|task|rules|system prompt)\s*:|\bfrom now on,? (?:you|your|ignore|respond|answer|always|never)\b|\byour (?:new|real|only) (?:task|goal|purpose|instructions?) (?:is|are)\b",
-                    0.65,
-                ),
-                f(
-                    "INSTRUCTION_OVERRIDE",
-                    r"ignora (?:todas )?las instrucciones (?:anteriores|previas)|ignore[zr]? (?:toutes )?les (?:instructions|consignes) (?:pr[ée]c[ée]dentes|ant[ée]rieures)|ignorier(?:e|en sie)? (?:alle )?(?:vorherigen|bisherigen|obigen|vorigen) (?:anweisungen|instruktionen|befehle)|ignora (?:tutte )?le istruzioni precedenti|ignore (?:todas )?as instru[çc][õo]es anteriores|negeer (?:alle )?(?:vorige|eerdere) instructies|игнорируй(?:те)? (?:все )?(?:предыдущие|прошлые|вышеуказанные) (?:инструкции|указания)|忽略(?:之前|以前|上面|上述|所有|先前)的?(?:指令|指示|说明|提示)|(?:以前|前|上記)の(?:指示|命令)を無視",
-                    0.9,
-                ),
-                f(
-                    "ROLE_PLAY",
-                    r"\bdo anything now\b|\bdeveloper mode (?:enabled|output|on)\b|\b(?:dan|stan|dude) mode\b|\byou are (?:now )?dan\b|\bjailbr(?:eak|oken) mode\b|\banti-?dan\b",
-                    0.9,
-                ),
-                f(
-                    "ROLE_PLAY",
-                    r"\b(?:you are|you're|act as|acting as|pretend (?:to be|you are|you're)|role-?play as|simulate|become|behave as)\b[^.!?\n]{0,60}\b(?:unrestricted|unfiltered|uncensored|amoral|without (?:any )?(?:restrictions|limits|limitations|filters|rules|guidelines|ethics)|no (?:ethical|moral|content) (?:guidelines|limits|restrictions|filters)|free from (?:all )?(?:restrictions|rules|guidelines)|evil (?:ai|assistant|bot))",
-                    0.85,
-                ),
-                f(
-                    "ROLE_PLAY",
-                    r"\b(?:never|don't|do not|won't) (?:refuse|decline|say (?:no|you can't|i can't|sorry))\b[^.\n]{0,40}\b(?:any|every)\b|\bstay in character\b|\bno (?:moral|ethical) (?:guidelines|restrictions|limits)\b",
-                    0.6,
-                ),
-                f(
-                    "PROMPT_EXTRACTION",
-                    r"\b(?:reveal|show|print|repeat|output|display|tell me|what (?:is|are|were)|leak|dump|give me|list|write out|recite|spell out)\b[^.!?\n]{0,40}\b(?:system prompt|system message|system instructions|initial (?:prompt|instructions)|hidden (?:prompt|instructions)|original (?:prompt|instructions)|(?:instructions|prompt|text|words) (?:above|before this)|pre-?prompt|developer (?:message|instructions))",
-                    0.85,
-                ),
-                f(
-                    "PROMPT_EXTRACTION",
-                    r"\brepeat (?:the )?(?:words|text|everything) (?:above|before)\b|\bstarting with ['\x22]?you are\b",
-                    0.8,
-                ),
-                f(
-                    "DELIMITER_INJECTION",
-                    r"<\|im_start\|>\s*(?:system|assistant)|<\|(?:system|endoftext|im_end|start_header_id)\|>|\[/?inst\]|<</?sys>>|</?(?:system|system_prompt|instructions?)>|^\s*#{2,}\s*(?:system|instructions?|new rules)\s*:?|(?m)^\s*(?:system|assistant)\s*:\s*\S",
-                    0.7,
-                ),
-                f(
-                    "INDIRECT_INJECTION",
-                    r"<!--[^>]{0,300}\b(?:ignore|instructions?|assistant|ai model|language model|system prompt|do not (?:tell|mention|reveal))\b[^>]{0,300}-->",
-                    0.8,
-                ),
-                f(
-                    "INDIRECT_INJECTION",
-                    r"\b(?:ai|assistant|chatbot|language model|llm|gpt|claude|copilot|agent)s?\b,? (?:reading|processing|summari[sz]ing) this[^.\n]{0,60}\b(?:must|should|will|please)\b|\bwhen (?:you|the ai|the assistant) (?:read|see|summari[sz]e|process)s? this\b|\bnote to (?:the )?(?:ai|assistant|llm|model)\b",
-                    0.7,
-                ),
-                f(
-                    "INDIRECT_INJECTION",
-                    r"!\[[^\]]{0,100}\]\(https?://[^)\s]{1,300}[?&](?:q|data|d|p|prompt|text|secret|info|c)=",
-                    0.75,
-                ),
-            ],
+            triggers: aho_corasick::AhoCorasick::new(TRIGGERS)
+                .unwrap_or_else(|e| unreachable!("trigger words: {e}")),
+            set,
+            families,
             discussion: re(
                 r"\b(?:for example|for instance|e\.g\.|such as|the phrase|the sentence|the string|attacks? (?:called|known as|like|such as)|prompt injection (?:attacks?|examples?|is|are|detection|payloads?)|how (?:do|can|to|should) (?:i|we|you) (?:detect|prevent|defend|block|mitigate|test)|is an example of|classif(?:y|ier|ication)|red[- ]?team(?:ing|ers)?|jailbreak (?:attempts?|prompts?|detection|dataset)|security (?:training|awareness|research)|in this (?:paper|article|post|talk))\b",
             ),
@@ -132,7 +211,14 @@ impl Injection {
         let mut families = std::collections::BTreeSet::new();
         let mut plain_hit = false;
         for (view, s, disguised) in all_views(&v) {
-            for fam in &self.families {
+            if !self.triggers.is_match(s) {
+                continue;
+            }
+            let hits = self.set.matches(s);
+            for (i, fam) in self.families.iter().enumerate() {
+                if !hits.matched(i) {
+                    continue;
+                }
                 if let Some(m) = fam.re.find(s) {
                     plain_hit |= !disguised;
                     // Hiding an attack is a signal of its own, when it was hidden.
