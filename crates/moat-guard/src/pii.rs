@@ -57,7 +57,7 @@ impl Pii {
             ),
             card: re(r"\d(?:[ \-]?\d){12,18}"),
             iban: re(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}"),
-            ssn: re(r"\d{3}([\- ]?)\d{2}([\- ]?)\d{4}"),
+            ssn: re(r"\d{3}[\- ]?\d{2}[\- ]?\d{4}"),
             ipv4: re(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"),
             ipv6: re(r"[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*"),
             phone_intl: re(r"(?:\+|00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){1,6}"),
@@ -248,15 +248,18 @@ impl Pii {
     }
 
     fn ssns(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
-        for c in captures_in(&self.ssn, text, &r) {
-            let Some(m) = c.get(0) else { continue };
+        for m in find_in(&self.ssn, text, &r) {
             if !bounded(text, m.start(), m.end()) {
                 continue;
             }
-            let (a, b) = (
-                c.get(1).map_or("", |x| x.as_str()),
-                c.get(2).map_or("", |x| x.as_str()),
-            );
+            // Both separators alike (`536-22-1234`, `536 22 1234`, `536221234`).
+            let t = m.as_str().as_bytes();
+            let sep = |i: usize| t.get(i).copied().filter(|c| !c.is_ascii_digit());
+            let (a, b) = match t.len() {
+                9 => (None, None),
+                11 => (sep(3), sep(6)),
+                _ => continue,
+            };
             if a != b {
                 continue;
             }
@@ -291,7 +294,7 @@ impl Pii {
                     "tax id",
                 ],
             );
-            let score = match (a.is_empty(), context) {
+            let score = match (a.is_none(), context) {
                 (false, true) => 1.0,
                 (false, false) => 0.85,
                 (true, true) => 0.75,
