@@ -156,21 +156,26 @@ impl Scanner {
     }
 }
 
+/// Overlapping spans resolved in one sweep (O(n log n) whatever their number): of two
+/// that overlap, a secret beats personal data, then the higher score, then the longer.
 fn resolve_overlaps(mut spans: Vec<Span>) -> Vec<Span> {
-    spans.sort_by(|a, b| {
-        (b.kind == Kind::Secret)
-            .cmp(&(a.kind == Kind::Secret))
-            .then(b.score.total_cmp(&a.score))
-            .then((b.end - b.start).cmp(&(a.end - a.start)))
-            .then(a.start.cmp(&b.start))
-    });
+    let better = |a: &Span, b: &Span| {
+        (a.kind == Kind::Secret, a.score, a.end - a.start)
+            > (b.kind == Kind::Secret, b.score, b.end - b.start)
+    };
+    spans.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
     let mut kept: Vec<Span> = Vec::with_capacity(spans.len());
     for s in spans {
-        if !kept.iter().any(|k| k.start < s.end && s.start < k.end) {
-            kept.push(s);
+        match kept.last_mut() {
+            // Sorted by start, so only the last kept span can overlap this one.
+            Some(last) if s.start < last.end => {
+                if better(&s, last) {
+                    *last = s;
+                }
+            }
+            _ => kept.push(s),
         }
     }
-    kept.sort_by_key(|s| s.start);
     kept
 }
 
