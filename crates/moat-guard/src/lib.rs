@@ -90,9 +90,11 @@ impl Scanner {
                 owners.push(Ok(d));
             }
         }
-        for (i, w) in pii::TRIGGERS.iter().enumerate() {
-            words.push(w);
-            owners.push(Err(pii::family(i)));
+        for (family, list) in pii::TRIGGER_FAMILIES.iter().enumerate() {
+            for w in *list {
+                words.push(w);
+                owners.push(Err(family));
+            }
         }
         Scanner {
             pii: pii::Pii::new(),

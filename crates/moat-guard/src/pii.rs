@@ -510,51 +510,10 @@ const PERSON_WORDS: &[&str] = &[
     "patient",
     "contact:",
 ];
-pub(crate) const TRIGGERS: [&str; 27] = [
-    "born",
-    "birth",
-    "dob",
-    "d.o.b",
-    "birthday",
-    "passport",
-    "driver",
-    "licence",
-    "license",
-    "dl#",
-    "dl #",
-    "dl:",
-    "my name is",
-    "i am ",
-    "i'm ",
-    "name:",
-    "mr ",
-    "mr.",
-    "mrs",
-    "ms ",
-    "ms.",
-    "dr ",
-    "dr.",
-    "dear ",
-    "signed",
-    "patient",
-    "contact:",
-];
-
-pub(crate) fn family(pattern: usize) -> usize {
-    let a = DOB_WORDS.len();
-    let b = a + PASSPORT_WORDS.len();
-    let c = b + LICENCE_WORDS.len();
-    debug_assert_eq!(c + PERSON_WORDS.len(), TRIGGERS.len());
-    if pattern < a {
-        0
-    } else if pattern < b {
-        1
-    } else if pattern < c {
-        2
-    } else {
-        3
-    }
-}
+/// The trigger words by family: 0 dates of birth, 1 passports, 2 driving licences,
+/// 3 names (the index is the family the prefilter reports).
+pub(crate) const TRIGGER_FAMILIES: [&[&str]; 4] =
+    [DOB_WORDS, PASSPORT_WORDS, LICENCE_WORDS, PERSON_WORDS];
 
 /// A run of digits and the separators numbers use (` -./()`), ending on a digit.
 struct Run {

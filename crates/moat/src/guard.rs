@@ -57,6 +57,20 @@ enum Item {
     Bad(usize, String),
 }
 
+impl Item {
+    /// The `id` to echo and the text; a bad line is reported and yields nothing.
+    fn id_and_text(self, report_bad: &mut impl FnMut(usize, &str)) -> Option<(Value, String)> {
+        match self {
+            Item::Text(t) => Some((Value::Null, t)),
+            Item::Line(o, t) => Some((o.get("id").cloned().unwrap_or(Value::Null), t)),
+            Item::Bad(n, why) => {
+                report_bad(n, &why);
+                None
+            }
+        }
+    }
+}
+
 /// Reads the whole input as one text, or JSON lines one by one (each handed to `f`).
 fn each(input: &GuardInput, mut f: impl FnMut(Item) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let mut r = open(&input.input)?;
@@ -121,13 +135,8 @@ pub(crate) fn run(cmd: GuardCmd) -> anyhow::Result<ExitCode> {
         GuardCmd::Scan(a) => {
             let mut all = Vec::new();
             each(&a.input, |item| {
-                let (id, text) = match item {
-                    Item::Text(t) => (Value::Null, t),
-                    Item::Line(o, t) => (o.get("id").cloned().unwrap_or(Value::Null), t),
-                    Item::Bad(n, why) => {
-                        report_bad(n, &why);
-                        return Ok(());
-                    }
+                let Some((id, text)) = item.id_and_text(&mut report_bad) else {
+                    return Ok(());
                 };
                 let findings = scanner.scan_all(&text);
                 found += findings.len();
@@ -187,13 +196,8 @@ pub(crate) fn run(cmd: GuardCmd) -> anyhow::Result<ExitCode> {
             let mut scanner = scanner;
             scanner.injection_threshold = a.threshold;
             each(&a.input, |item| {
-                let (id, text) = match item {
-                    Item::Text(t) => (Value::Null, t),
-                    Item::Line(o, t) => (o.get("id").cloned().unwrap_or(Value::Null), t),
-                    Item::Bad(n, why) => {
-                        report_bad(n, &why);
-                        return Ok(());
-                    }
+                let Some((id, text)) = item.id_and_text(&mut report_bad) else {
+                    return Ok(());
                 };
                 let v = scanner.injection(&text);
                 found += usize::from(v.injection);

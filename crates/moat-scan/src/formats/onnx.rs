@@ -266,7 +266,8 @@ impl<R: Read + Seek> Walk<'_, R> {
     }
 }
 
-fn clip(s: &str) -> String {
+/// At most 120 characters of a name from the file, escaped for one line.
+pub(crate) fn clip(s: &str) -> String {
     let t: String = s.chars().take(120).collect();
     t.escape_debug().to_string()
 }

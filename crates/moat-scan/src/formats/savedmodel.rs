@@ -12,7 +12,7 @@
 use std::io::{Read, Seek};
 
 use super::keras;
-use super::onnx::broken;
+use super::onnx::{broken, clip};
 use super::protobuf::{Field, Span, Value, Wire, WireError};
 use crate::finding::{Finding, Rule, Severity};
 
@@ -260,11 +260,6 @@ impl<R: Read + Seek> Walk<'_, R> {
         }
         Ok(None)
     }
-}
-
-fn clip(s: &str) -> String {
-    let t: String = s.chars().take(120).collect();
-    t.escape_debug().to_string()
 }
 
 /// Largest node config read from `keras_metadata.pb`.
