@@ -15,60 +15,94 @@ fn weight(i: usize) -> f64 {
         .map_or(0.0, |b: [u8; 4]| f64::from(f32::from_le_bytes(b)))
 }
 
+const BASIS: u32 = 0x811C_9DC5;
+const PRIME: u32 = 0x0100_0193;
+
+/// FNV-1a of `data`, its offset basis XORed with `seed` (the n-gram length).
 fn fnv(data: &[u8], seed: u32) -> u32 {
-    let mut h = 0x811C_9DC5u32 ^ seed;
+    let mut h = BASIS ^ seed;
     for &b in data {
         h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
+        h = h.wrapping_mul(PRIME);
     }
     h
 }
 
-/// A hasher for already-hashed `usize` keys: one multiplication spreads their bits.
-#[derive(Default)]
-struct Identity(u64);
+/// Counts per bucket and the buckets touched, kept per thread: a prompt touches a few
+/// thousand of the 2^16 buckets, and only those are read and reset.
+struct Counts {
+    count: Vec<u16>,
+    touched: Vec<usize>,
+}
 
-impl std::hash::Hasher for Identity {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.0 = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
+std::thread_local! {
+    static COUNTS: std::cell::RefCell<Counts> = std::cell::RefCell::new(Counts {
+        count: vec![0; DIM],
+        touched: Vec::new(),
+    });
 }
 
 /// The probability that `plain` (the normalised view) is an injection.
 pub(crate) fn score(plain: &str) -> f64 {
-    let mut t = String::with_capacity(plain.len().min(MAX_CHARS * 4) + 2);
+    // The first MAX_CHARS characters, between two spaces.
+    let cut = plain
+        .char_indices()
+        .nth(MAX_CHARS)
+        .map_or(plain.len(), |(i, _)| i);
+    let mut t = String::with_capacity(cut + 2);
     t.push(' ');
-    t.extend(plain.chars().take(MAX_CHARS));
+    t.push_str(plain.get(..cut).unwrap_or_default());
     t.push(' ');
-    let chars: Vec<(usize, char)> = t.char_indices().collect();
-    // The keys are hashes already: no need to hash them again.
-    let mut counts: std::collections::HashMap<usize, f64, std::hash::BuildHasherDefault<Identity>> =
-        std::collections::HashMap::with_capacity_and_hasher(4096, Default::default());
-    for n in [3usize, 4, 5] {
-        for w in chars.windows(n) {
-            let (Some(&(a, _)), Some(&(b, c))) = (w.first(), w.last()) else {
-                continue;
-            };
-            let gram = t.get(a..b + c.len_utf8()).unwrap_or_default();
-            let idx = fnv(gram.as_bytes(), n as u32) as usize & (DIM - 1);
-            *counts.entry(idx).or_insert(0.0) += 1.0;
+    let bytes = t.as_bytes();
+    COUNTS.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let Counts { count, touched } = &mut *guard;
+        touched.clear();
+        let mut add = |gram: &[u8], n: usize| {
+            let idx = fnv(gram, n as u32) as usize & (DIM - 1);
+            if let Some(c) = count.get_mut(idx) {
+                if *c == 0 {
+                    touched.push(idx);
+                }
+                *c = c.saturating_add(1);
+            }
+        };
+        if t.is_ascii() {
+            // One byte a character: the n-grams are the byte windows.
+            for n in [3usize, 4, 5] {
+                for gram in bytes.windows(n) {
+                    add(gram, n);
+                }
+            }
+        } else {
+            // Where each character starts, and the end: an n-gram is the bytes between.
+            let edges: Vec<usize> = t
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain(std::iter::once(t.len()))
+                .collect();
+            for n in [3usize, 4, 5] {
+                for w in edges.windows(n + 1) {
+                    if let (Some(&a), Some(&b)) = (w.first(), w.last()) {
+                        add(bytes.get(a..b).unwrap_or_default(), n);
+                    }
+                }
+            }
         }
-    }
-    let norm = counts.values().map(|v| v * v).sum::<f64>().sqrt().max(1.0);
-    let z = weight(DIM)
-        + counts
-            .iter()
-            .map(|(&i, &v)| weight(i) * v / norm)
-            .sum::<f64>();
-    1.0 / (1.0 + (-z).exp())
+        // One pass: the squared norm and the dot product (the counts are L2-normalised,
+        // so the product is divided by the norm once), and the counts reset.
+        let (mut squares, mut dot) = (0.0f64, 0.0f64);
+        for &i in touched.iter() {
+            if let Some(c) = count.get_mut(i) {
+                let v = f64::from(*c);
+                squares += v * v;
+                dot += weight(i) * v;
+                *c = 0;
+            }
+        }
+        let z = weight(DIM) + dot / squares.sqrt().max(1.0);
+        1.0 / (1.0 + (-z).exp())
+    })
 }
 
 #[cfg(test)]

@@ -18,20 +18,44 @@ pub(crate) fn before(text: &str, start: usize) -> String {
     text.get(from..start).unwrap_or_default().to_lowercase()
 }
 
-/// The text just after `end` (at most [`WINDOW`] bytes), lowercased.
-pub(crate) fn after(text: &str, end: usize) -> String {
+/// A list of context words, compiled once: one case-insensitive pass over the bytes
+/// around a match says whether any of them is there.
+pub(crate) struct Words(aho_corasick::AhoCorasick);
+
+impl Words {
+    pub(crate) fn new(words: &[&str]) -> Self {
+        Words(
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                // A handful of words: the full table costs little and runs fastest on
+                // the short windows it reads.
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(words)
+                .unwrap_or_else(|e| unreachable!("context words: {e}")),
+        )
+    }
+
+    /// Whether a word appears in the [`WINDOW`] bytes before `start` or after `end`.
+    pub(crate) fn near(&self, text: &str, start: usize, end: usize) -> bool {
+        self.before(text, start, WINDOW) || self.0.is_match(window_after(text, end))
+    }
+
+    /// Whether a word appears in the `bytes` bytes before `start`.
+    pub(crate) fn before(&self, text: &str, start: usize, bytes: usize) -> bool {
+        let mut from = start.saturating_sub(bytes);
+        while from > 0 && !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        self.0.is_match(text.get(from..start).unwrap_or_default())
+    }
+}
+
+fn window_after(text: &str, end: usize) -> &str {
     let mut to = (end + WINDOW).min(text.len());
     while to < text.len() && !text.is_char_boundary(to) {
         to += 1;
     }
-    text.get(end..to).unwrap_or_default().to_lowercase()
-}
-
-/// Whether any of `words` appears just before the match (or just after it).
-pub(crate) fn near(text: &str, start: usize, end: usize, words: &[&str]) -> bool {
-    let b = before(text, start);
-    let a = after(text, end);
-    words.iter().any(|w| b.contains(w) || a.contains(w))
+    text.get(end..to).unwrap_or_default()
 }
 
 /// The character before byte `start`, if any.
@@ -46,19 +70,31 @@ pub(crate) fn char_after(text: &str, end: usize) -> Option<char> {
 
 /// Shannon entropy in bits per character.
 pub(crate) fn entropy(s: &str) -> f64 {
-    let mut counts = std::collections::HashMap::new();
-    let mut n = 0usize;
+    // Keys are ASCII: count those bytes in a table, anything else in a short list.
+    let mut ascii = [0u32; 128];
+    let mut other: Vec<(char, u32)> = Vec::new();
+    let mut n = 0u32;
     for c in s.chars() {
-        *counts.entry(c).or_insert(0usize) += 1;
         n += 1;
+        match ascii.get_mut(c as usize) {
+            Some(k) => *k += 1,
+            None => match other.iter_mut().find(|(o, _)| *o == c) {
+                Some((_, k)) => *k += 1,
+                None => other.push((c, 1)),
+            },
+        }
     }
     if n == 0 {
         return 0.0;
     }
-    counts
-        .values()
-        .map(|&k| {
-            let p = k as f64 / n as f64;
+    let total = f64::from(n);
+    ascii
+        .iter()
+        .copied()
+        .chain(other.iter().map(|(_, k)| *k))
+        .filter(|&k| k > 0)
+        .map(|k| {
+            let p = f64::from(k) / total;
             -p * p.log2()
         })
         .sum()
@@ -114,15 +150,19 @@ impl<'t> M<'t> {
     }
 }
 
-pub(crate) fn find_in<'t>(re: &Regex, text: &'t str, r: &Range<usize>) -> Vec<M<'t>> {
+/// The matches of `re` inside `text[r]`, in offsets of the whole text.
+pub(crate) fn find_in<'t>(
+    re: &'t Regex,
+    text: &'t str,
+    r: &Range<usize>,
+) -> impl Iterator<Item = M<'t>> + 't {
+    let base = r.start;
     let hay = text.get(r.clone()).unwrap_or_default();
-    re.find_iter(hay)
-        .map(|m| M {
-            s: r.start + m.start(),
-            e: r.start + m.end(),
-            t: m.as_str(),
-        })
-        .collect()
+    re.find_iter(hay).map(move |m| M {
+        s: base + m.start(),
+        e: base + m.end(),
+        t: m.as_str(),
+    })
 }
 
 pub(crate) struct C<'t> {

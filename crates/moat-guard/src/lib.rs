@@ -17,6 +17,7 @@ mod context;
 mod injection;
 mod normalize;
 mod pii;
+mod prefilter;
 mod redact;
 mod secrets;
 
@@ -65,11 +66,9 @@ pub struct Scanner {
     /// Injection scores at or above this are findings.
     pub injection_threshold: f64,
     secrets: secrets::Secrets,
-    /// Secret needles and personal-data trigger words, in one case-insensitive
-    /// automaton: one pass over the text decides where the detectors run.
-    prefilter: aho_corasick::AhoCorasick,
-    /// Per prefilter pattern: `Ok(secret detector)` or `Err(trigger family)`.
-    owners: Vec<Result<usize, usize>>,
+    /// Secret needles and personal-data trigger words: one pass over the text decides
+    /// where the detectors run.
+    prefilter: prefilter::Prefilter,
     /// Findings scored below this are dropped.
     pub threshold: f32,
 }
@@ -82,30 +81,12 @@ impl Default for Scanner {
 
 impl Scanner {
     pub fn new() -> Self {
-        let mut words: Vec<&str> = Vec::new();
-        let mut owners = Vec::new();
-        for (d, list) in secrets::NEEDLES.iter().enumerate() {
-            for w in *list {
-                words.push(w);
-                owners.push(Ok(d));
-            }
-        }
-        for (family, list) in pii::TRIGGER_FAMILIES.iter().enumerate() {
-            for w in *list {
-                words.push(w);
-                owners.push(Err(family));
-            }
-        }
         Scanner {
             pii: pii::Pii::new(),
             injection: injection::Injection::new(),
             injection_threshold: 0.5,
             secrets: secrets::Secrets::new(),
-            prefilter: aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(&words)
-                .unwrap_or_else(|e| unreachable!("prefilter words: {e}")),
-            owners,
+            prefilter: prefilter::Prefilter::new(secrets::NEEDLES, &pii::TRIGGER_FAMILIES),
             threshold: 0.5,
         }
     }
@@ -143,14 +124,7 @@ impl Scanner {
 
     /// Findings in byte offsets (for redaction).
     pub(crate) fn scan_bytes(&self, text: &str) -> Vec<Span> {
-        let (mut needles, mut triggers) = (Vec::new(), Vec::new());
-        for m in self.prefilter.find_overlapping_iter(text) {
-            match self.owners.get(m.pattern().as_usize()) {
-                Some(Ok(d)) => needles.push((*d, m.start(), m.end())),
-                Some(Err(f)) => triggers.push((*f, m.start(), m.end())),
-                None => {}
-            }
-        }
+        let (needles, triggers) = self.prefilter.scan(text);
         let mut spans = self.secrets.scan(text, &needles);
         spans.extend(self.pii.scan(text, &triggers));
         spans.retain(|s| s.score >= self.threshold && s.start < s.end);
@@ -181,33 +155,41 @@ fn resolve_overlaps(mut spans: Vec<Span>) -> Vec<Span> {
     kept
 }
 
-/// Converts sorted byte spans to code-point offsets in one pass.
+/// Converts byte spans to code-point offsets: the code points before each span edge
+/// are counted once, from the previous edge (a byte that is not a UTF-8 continuation
+/// byte starts a code point), so the text is read once, only up to the last edge.
 fn to_code_points(text: &str, spans: Vec<Span>) -> Vec<Finding> {
     let mut marks: Vec<usize> = spans.iter().flat_map(|s| [s.start, s.end]).collect();
     marks.sort_unstable();
     marks.dedup();
-    let mut map = std::collections::HashMap::with_capacity(marks.len());
-    let mut next = marks.iter().peekable();
-    let ends = text
-        .char_indices()
-        .map(|(b, _)| b)
-        .chain(std::iter::once(text.len()));
-    for (chars, byte) in ends.enumerate() {
-        while let Some(&&m) = next.peek() {
-            if m > byte {
-                break;
-            }
-            map.insert(m, chars);
-            next.next();
-        }
+    let bytes = text.as_bytes();
+    let mut points = Vec::with_capacity(marks.len());
+    let (mut pos, mut count) = (0, 0);
+    for &m in &marks {
+        let m = m.min(bytes.len());
+        let seg = bytes.get(pos..m).unwrap_or_default();
+        count += if seg.is_ascii() {
+            seg.len()
+        } else {
+            seg.iter().filter(|&&c| (c as i8) >= -0x40).count()
+        };
+        pos = pos.max(m);
+        points.push(count);
     }
+    let at = |b: usize| {
+        marks
+            .binary_search(&b)
+            .ok()
+            .and_then(|i| points.get(i).copied())
+            .unwrap_or(0)
+    };
     spans
         .into_iter()
         .map(|s| Finding {
             kind: s.kind,
             entity: s.entity,
-            start: map.get(&s.start).copied().unwrap_or(0),
-            end: map.get(&s.end).copied().unwrap_or(0),
+            start: at(s.start),
+            end: at(s.end),
             score: (f64::from(s.score) * 100.0).round() / 100.0,
         })
         .collect()

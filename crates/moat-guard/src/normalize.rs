@@ -65,6 +65,14 @@ fn fold(c: char) -> char {
     }
 }
 
+fn rot13(c: char) -> char {
+    match c {
+        'a'..='z' => char::from(b'a' + (c as u8 - b'a' + 13) % 26),
+        'A'..='Z' => char::from(b'A' + (c as u8 - b'A' + 13) % 26),
+        other => other,
+    }
+}
+
 fn unleet(c: char) -> char {
     match c {
         '0' => 'o',
@@ -77,6 +85,36 @@ fn unleet(c: char) -> char {
         '9' => 'g',
         other => other,
     }
+}
+
+/// `s` with every character mapped by `f`; ASCII text byte by byte (`f` maps ASCII to
+/// ASCII).
+fn map_chars(s: &str, f: impl Fn(char) -> char) -> String {
+    if s.is_ascii() {
+        let bytes: Vec<u8> = s.bytes().map(|b| f(char::from(b)) as u8).collect();
+        String::from_utf8(bytes).unwrap_or_default()
+    } else {
+        s.chars().map(f).collect()
+    }
+}
+
+/// Whether three single letters stand in a row (`i g n`, `i.g.n`), the shape
+/// [`join_spaced`] undoes.
+fn has_spaced_letters(s: &str) -> bool {
+    let mut run = 0;
+    for tok in s.split([' ', '.', '_', '*']) {
+        let mut chars = tok.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) if c.is_alphanumeric() => {
+                run += 1;
+                if run >= 3 {
+                    return true;
+                }
+            }
+            _ => run = 0,
+        }
+    }
+    false
 }
 
 /// Letters spaced out (`i g n o r e   a l l`, `i.g.n.o.r.e`) joined back into words;
@@ -112,17 +150,32 @@ fn join_spaced(s: &str) -> String {
 }
 
 fn normalise(s: &str) -> (String, bool) {
+    // ASCII is its own NFKC form and holds no invisible character or look-alike.
+    if s.is_ascii() {
+        return (s.to_ascii_lowercase(), false);
+    }
     let mut had_invisible = false;
-    let plain: String = s
-        .nfkc()
-        .filter(|&c| {
-            let inv = invisible(c) || ('\u{E0000}'..='\u{E007F}').contains(&c);
-            had_invisible |= inv;
-            !inv
-        })
-        .flat_map(char::to_lowercase)
-        .map(fold)
-        .collect();
+    let mut keep = |c: &char| {
+        let inv = invisible(*c) || ('\u{E0000}'..='\u{E007F}').contains(c);
+        had_invisible |= inv;
+        !inv
+    };
+    // Most text is in NFKC already, which the quick check says without composing.
+    let plain: String = if unicode_normalization::is_nfkc_quick(s.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        s.chars()
+            .filter(&mut keep)
+            .flat_map(char::to_lowercase)
+            .map(fold)
+            .collect()
+    } else {
+        s.nfkc()
+            .filter(&mut keep)
+            .flat_map(char::to_lowercase)
+            .map(fold)
+            .collect()
+    };
     (plain, had_invisible)
 }
 
@@ -138,20 +191,35 @@ pub(crate) fn views(text: &str) -> Views {
         text
     };
     let (plain, had_invisible) = normalise(text);
-    let tagged: String = text
-        .chars()
-        .filter_map(|c| {
-            let v = u32::from(c);
-            (0xE0020..=0xE007E)
-                .contains(&v)
-                .then(|| char::from_u32(v - 0xE0000))
-                .flatten()
-        })
-        .collect::<String>()
-        .to_lowercase();
-    let unleet: String = plain.chars().map(unleet).collect();
-    let joined = join_spaced(&plain);
-    let reversed: String = plain.chars().rev().collect();
+    // Tag characters are not ASCII.
+    let tagged: String = if text.is_ascii() {
+        String::new()
+    } else {
+        text.chars()
+            .filter_map(|c| {
+                let v = u32::from(c);
+                (0xE0020..=0xE007E)
+                    .contains(&v)
+                    .then(|| char::from_u32(v - 0xE0000))
+                    .flatten()
+            })
+            .collect::<String>()
+            .to_lowercase()
+    };
+    let unleet = map_chars(&plain, unleet);
+    // Without three single letters in a row there is nothing to join.
+    let joined = if has_spaced_letters(&plain) {
+        join_spaced(&plain)
+    } else {
+        String::new()
+    };
+    let reversed: String = if plain.is_ascii() {
+        let mut b = plain.clone().into_bytes();
+        b.reverse();
+        String::from_utf8(b).unwrap_or_default()
+    } else {
+        plain.chars().rev().collect()
+    };
     let mut decoded = Vec::new();
     for (how, d) in decodings(text) {
         decoded.push((how, normalise(&d).0));
@@ -247,15 +315,7 @@ fn decodings(text: &str) -> Vec<(&'static str, String)> {
         }
         out.push(("html", s));
     }
-    let rot13: String = text
-        .chars()
-        .map(|c| match c {
-            'a'..='z' => char::from(b'a' + (c as u8 - b'a' + 13) % 26),
-            'A'..='Z' => char::from(b'A' + (c as u8 - b'A' + 13) % 26),
-            other => other,
-        })
-        .collect();
-    out.push(("rot13", rot13));
+    out.push(("rot13", map_chars(text, rot13)));
     out
 }
 

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use regex::Regex;
 
-use crate::context::{captures_in, char_after, char_before, find_in, merge, near, widen};
+use crate::context::{captures_in, char_after, char_before, find_in, merge, widen, Words};
 use crate::{Kind, Span};
 
 pub(crate) struct Pii {
@@ -26,6 +26,12 @@ pub(crate) struct Pii {
     licence: Regex,
     person: Regex,
     address: Regex,
+    card_words: Words,
+    /// What a number is called just before it when it is an order or invoice number.
+    card_lead: Words,
+    ssn_words: Words,
+    phone_words: Words,
+    address_words: Words,
 }
 
 fn re(p: &str) -> Regex {
@@ -75,6 +81,41 @@ impl Pii {
             address: re(
                 r"\d{1,5} (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Square|Sq)\b\.?(?:,? (?:Apt|Suite|Unit) \w+)?",
             ),
+            card_words: Words::new(&[
+                "card",
+                "visa",
+                "mastercard",
+                "amex",
+                "credit",
+                "debit",
+                "cc",
+                "payment",
+            ]),
+            card_lead: Words::new(&[
+                "order",
+                "invoice",
+                "tracking",
+                "isbn",
+                "account no",
+                "ref:",
+                "ref.",
+                "ref #",
+                "ref#",
+                "reference",
+            ]),
+            ssn_words: Words::new(&[
+                "ssn",
+                "social security",
+                "social sec",
+                "ss#",
+                "ss #",
+                "tax id",
+            ]),
+            phone_words: Words::new(&[
+                "phone", "tel", "call", "mobile", "cell", "fax", "contact", "whatsapp", "sms",
+                "number",
+            ]),
+            address_words: Words::new(&["address", "live", "located", "ship", "deliver", "street"]),
         }
     }
 
@@ -92,16 +133,23 @@ impl Pii {
         for run in &runs {
             let r = widen(text, run.start, run.end, 2, 2);
             let d = run.digits;
-            if d >= 12 {
+            // Cards and SSNs are digits split by single spaces or hyphens only.
+            let grouped = if d >= 9 {
+                longest_group(text.as_bytes().get(run.start..run.end).unwrap_or_default())
+            } else {
+                0
+            };
+            if grouped >= 13 {
                 self.cards(text, r.clone(), &mut out);
             }
-            if d >= 9 {
+            if grouped >= 9 {
                 self.ssns(text, r.clone(), &mut out);
             }
             if run.dots >= 3 {
                 self.ips(text, r.clone(), &mut out);
             }
-            if d >= 7 {
+            // Dotted numbers without other separators are addresses or versions.
+            if d >= 7 && !(run.dots >= 3 && run.dots == run.separators) {
                 self.phones(text, r, &mut out);
             }
             // An IBAN opens with two capitals and two digits.
@@ -167,48 +215,11 @@ impl Pii {
                 continue;
             }
             let mut score = 0.9;
-            if near(
-                text,
-                m.start(),
-                m.end(),
-                &[
-                    "card",
-                    "visa",
-                    "mastercard",
-                    "amex",
-                    "credit",
-                    "debit",
-                    "cc",
-                    "payment",
-                ],
-            ) {
+            if self.card_words.near(text, m.start(), m.end()) {
                 score = 1.0;
             }
             // What the number is called just before it: an order or invoice number.
-            let lead = crate::context::before(text, m.start());
-            let lead: String = lead
-                .chars()
-                .rev()
-                .take(24)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            if [
-                "order",
-                "invoice",
-                "tracking",
-                "isbn",
-                "account no",
-                "ref:",
-                "ref.",
-                "ref #",
-                "ref#",
-                "reference",
-            ]
-            .iter()
-            .any(|w| lead.contains(w))
-            {
+            if self.card_lead.before(text, m.start(), 24) {
                 score -= 0.5;
             }
             out.push(span("CREDIT_CARD", m.start(), m.end(), score));
@@ -281,19 +292,7 @@ impl Pii {
             if d == "123456789" || d == "078051120" || d == "219099999" {
                 continue;
             }
-            let context = near(
-                text,
-                m.start(),
-                m.end(),
-                &[
-                    "ssn",
-                    "social security",
-                    "social sec",
-                    "ss#",
-                    "ss #",
-                    "tax id",
-                ],
-            );
+            let context = self.ssn_words.near(text, m.start(), m.end());
             let score = match (a.is_none(), context) {
                 (false, true) => 1.0,
                 (false, false) => 0.85,
@@ -352,10 +351,13 @@ impl Pii {
     }
 
     fn phones(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
-        let words = [
-            "phone", "tel", "call", "mobile", "cell", "fax", "contact", "whatsapp", "sms", "number",
-        ];
+        // International numbers open with `+` or `00`.
+        let window = text.as_bytes().get(r.clone()).unwrap_or_default();
+        let intl_shape = window.contains(&b'+') || window.windows(2).any(|w| w == b"00");
         for (re, intl) in [(&self.phone_intl, true), (&self.phone_national, false)] {
+            if intl && !intl_shape {
+                continue;
+            }
             for m in find_in(re, text, &r) {
                 let t = m.as_str().trim_end();
                 let (s, e) = (m.start(), m.start() + t.len());
@@ -394,7 +396,7 @@ impl Pii {
                 if !intl && lens == [3, 2, 4] {
                     continue;
                 }
-                let context = near(text, s, e, &words);
+                let context = self.phone_words.near(text, s, e);
                 let national_ok = national_format(t);
                 let score = match (intl, national_ok, context) {
                     (true, _, true) => 1.0,
@@ -463,20 +465,21 @@ impl Pii {
                 }
             }
         }
+        // A street number is the end of a run followed by a space and a capital.
+        let b = text.as_bytes();
         let streets = merge(
             runs.iter()
+                .filter(|r| {
+                    b.get(r.end) == Some(&b' ')
+                        && b.get(r.end + 1).is_some_and(u8::is_ascii_uppercase)
+                })
                 .map(|r| widen(text, r.start, r.end, 0, 96))
                 .collect(),
         );
         for r in &streets {
             for m in find_in(&self.address, text, r) {
                 if bounded(text, m.start(), m.end()) {
-                    let score = if near(
-                        text,
-                        m.start(),
-                        m.end(),
-                        &["address", "live", "located", "ship", "deliver", "street"],
-                    ) {
+                    let score = if self.address_words.near(text, m.start(), m.end()) {
                         0.85
                     } else {
                         0.65
@@ -490,7 +493,7 @@ impl Pii {
 
 /// Words that make contextual entities likely, by family: dates of birth, passports,
 /// driving licences, names.
-const DOB_WORDS: &[&str] = &["born", "birth", "dob", "d.o.b", "birthday"];
+const DOB_WORDS: &[&str] = &["born", "birth", "dob", "d.o.b"];
 const PASSPORT_WORDS: &[&str] = &["passport"];
 const LICENCE_WORDS: &[&str] = &["driver", "licence", "license", "dl#", "dl #", "dl:"];
 const PERSON_WORDS: &[&str] = &[
@@ -521,6 +524,8 @@ struct Run {
     end: usize,
     digits: usize,
     dots: usize,
+    /// Separators between the first and the last digit.
+    separators: usize,
 }
 
 /// Every run of digits, in one pass over the bytes.
@@ -529,16 +534,26 @@ fn digit_runs(text: &str) -> Vec<Run> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        // Most text has no digit: skip 16 bytes at a time while none is one (the test
+        // over a fixed block compiles to a few vector instructions).
+        if let Some(block) = b.get(i..i + 16) {
+            if !block.iter().fold(false, |any, c| any | c.is_ascii_digit()) {
+                i += 16;
+                continue;
+            }
+        }
         if !b.get(i).is_some_and(u8::is_ascii_digit) {
             i += 1;
             continue;
         }
         let start = i;
-        let (mut digits, mut dots, mut end) = (0, 0, i);
+        // Separators count only between digits: the run ends on its last digit.
+        let (mut digits, mut dots, mut dots_in, mut end) = (0, 0, 0, i);
         while let Some(&c) = b.get(i) {
             if c.is_ascii_digit() {
                 digits += 1;
                 end = i + 1;
+                dots_in = dots;
             } else if matches!(c, b' ' | b'-' | b'.' | b'/' | b'(' | b')') {
                 dots += usize::from(c == b'.');
             } else {
@@ -550,22 +565,45 @@ fn digit_runs(text: &str) -> Vec<Run> {
             start,
             end,
             digits,
-            dots,
+            dots: dots_in,
+            separators: end - start - digits,
         });
     }
     out
 }
 
+/// The most digits in one group of a run joined only by single spaces or hyphens
+/// (`4111 1111 1111 1111`: 16; `192.168.10.24`: 3).
+fn longest_group(run: &[u8]) -> usize {
+    let (mut best, mut digits, mut gap) = (0, 0, false);
+    for &c in run {
+        if c.is_ascii_digit() {
+            digits += 1;
+            gap = false;
+        } else if matches!(c, b' ' | b'-') && !gap {
+            gap = true;
+        } else {
+            digits = 0;
+            gap = false;
+        }
+        best = best.max(digits);
+    }
+    best
+}
+
 /// Whether an IPv6 address could be present: `::`, or a hex digit, `:`, hex digit,
-/// and another `:` soon after.
+/// and another `:` soon after. Only the colons are visited.
 fn has_ipv6_shape(text: &str) -> bool {
     let b = text.as_bytes();
-    b.windows(2).any(|w| w == b"::")
-        || b.windows(4).enumerate().any(|(i, w)| {
-            matches!(w, [x, b':', y, _] if x.is_ascii_hexdigit() && y.is_ascii_hexdigit())
-                && b.get(i + 2..(i + 8).min(b.len()))
-                    .is_some_and(|r| r.contains(&b':'))
-        })
+    let hex = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
+    memchr::memchr_iter(b':', b).any(|i| {
+        b.get(i + 1) == Some(&b':')
+            || (i > 0
+                && hex(i - 1)
+                && hex(i + 1)
+                && b.get(i + 2..(i + 7).min(b.len()))
+                    .is_some_and(|r| r.contains(&b':')))
+    })
 }
 
 /// Capitalised words that follow "I am" without being names.

@@ -9,7 +9,7 @@ use regex::Regex;
 use std::ops::Range;
 
 use crate::context::{
-    captures_in, char_after, char_before, entropy, find_in, merge, near, placeholder, widen,
+    captures_in, char_after, char_before, entropy, find_in, merge, placeholder, widen, Words,
 };
 use crate::{Kind, Span};
 
@@ -20,32 +20,46 @@ struct Shape {
     min_entropy: f64,
 }
 
+/// How a needle is matched: as written, or in any ASCII case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Case {
+    Exact,
+    Any,
+}
+
 /// Literals every match of each detector contains (shapes in order, then `jwt`, `pem`,
 /// `url`, `assignment`, `aws`): the scanner finds them all in one pass first.
-pub(crate) const NEEDLES: &[&[&str]] = &[
-    &[
-        "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ABIA", "ACCA",
-    ],
-    &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
-    &["github_pat_"],
-    &[
-        "glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "glimt-", "glagent-", "gloas-",
-    ],
-    &["xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "xoxe-"],
-    &["hooks.slack.com"],
-    &["_live_", "_test_"],
-    &["AIza"],
-    &["sk-ant-"],
-    &["T3BlbkFJ"],
-    &["sk-proj-", "sk-svcacct-", "sk-admin-"],
-    &["sk-"],
-    &["hf_"],
+pub(crate) const NEEDLES: &[(Case, &[&str])] = &[
+    (
+        Case::Exact,
+        &[
+            "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ABIA", "ACCA",
+        ],
+    ),
+    (Case::Exact, &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]),
+    (Case::Exact, &["github_pat_"]),
+    (
+        Case::Exact,
+        &[
+            "glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "glimt-", "glagent-", "gloas-",
+        ],
+    ),
+    (Case::Exact, &["xox"]),
+    (Case::Exact, &["hooks.slack.com"]),
+    (Case::Exact, &["_live_", "_test_"]),
+    (Case::Exact, &["AIza"]),
+    // Every OpenAI and Anthropic key opens with `sk-`.
+    (Case::Exact, &["sk-"]),
+    (Case::Exact, &["T3BlbkFJ"]),
+    (Case::Exact, &["sk-"]),
+    (Case::Exact, &["sk-"]),
+    (Case::Exact, &["hf_"]),
     // jwt, pem, url, assignment, aws
-    &["eyJ"],
-    &["-----BEGIN"],
-    &["://"],
-    &["pass", "pwd", "secret", "key", "token"],
-    &["aws", "secret_access", "secretaccess"],
+    (Case::Exact, &["eyJ"]),
+    (Case::Exact, &["-----BEGIN"]),
+    (Case::Exact, &["://"]),
+    (Case::Any, &["pass", "pwd", "secret", "key", "token"]),
+    (Case::Any, &["aws", "secret"]),
 ];
 
 pub(crate) struct Secrets {
@@ -55,6 +69,7 @@ pub(crate) struct Secrets {
     pem: Regex,
     url_password: Regex,
     assignment: Regex,
+    aws_words: Words,
 }
 
 fn re(p: &str) -> Regex {
@@ -131,6 +146,7 @@ impl Secrets {
             assignment: re(
                 r#"(?i)\b(?:password|passwd|pwd|pass|secret|client_secret|api[_\-]?key|apikey|access[_\-]?key|secret[_\-]?key|auth[_\-]?token|access[_\-]?token|token|private[_\-]?key)\b["']?\s*(?::=|[:=]|=>)\s*["']?([^\s"',;]{8,200})"#,
             ),
+            aws_words: Words::new(&["aws", "secret_access", "secret access", "secretaccesskey"]),
         }
     }
 
@@ -151,6 +167,11 @@ impl Secrets {
                 d if d == n + 4 => (300, 300), // AWS secret near its context
                 _ => (8, 300),
             };
+            // An assignment needs `:` or `=` just after its key word (and the rest of
+            // the word: `pass` in `password`).
+            if d == n + 3 && !assignment_follows(text.as_bytes(), end) {
+                continue;
+            }
             if let Some(list) = windows.get_mut(d) {
                 list.push(widen(text, start, end, back, fwd));
             }
@@ -160,14 +181,19 @@ impl Secrets {
         }
         let windows: Vec<Vec<Range<usize>>> = windows.into_iter().map(merge).collect();
         let enabled = |i: usize| windows.get(i).is_some_and(|w| !w.is_empty());
-        let within = |i: usize, re: &Regex| -> Vec<crate::context::M<'_>> {
+        fn within<'t>(
+            windows: &[Vec<Range<usize>>],
+            i: usize,
+            re: &'t Regex,
+            text: &'t str,
+        ) -> Vec<crate::context::M<'t>> {
             windows
                 .get(i)
                 .map(|ws| ws.iter().flat_map(|r| find_in(re, text, r)).collect())
                 .unwrap_or_default()
-        };
+        }
         for (i, s) in self.shapes.iter().enumerate() {
-            for m in within(i, &s.re) {
+            for m in within(&windows, i, &s.re, text) {
                 let key = m.as_str();
                 if placeholder(key) || entropy(key) < s.min_entropy {
                     continue;
@@ -175,7 +201,7 @@ impl Secrets {
                 out.push(span(s.entity, m.start(), m.end(), 1.0));
             }
         }
-        let aws = within(n + 4, &self.aws_secret);
+        let aws = within(&windows, n + 4, &self.aws_secret, text);
         for m in aws {
             let key = m.as_str();
             let edge = |c: Option<char>| {
@@ -184,12 +210,7 @@ impl Secrets {
             if edge(char_before(text, m.start())) || edge(char_after(text, m.end())) {
                 continue;
             }
-            if !near(
-                text,
-                m.start(),
-                m.end(),
-                &["aws", "secret_access", "secret access", "secretaccesskey"],
-            ) {
+            if !self.aws_words.near(text, m.start(), m.end()) {
                 continue;
             }
             if placeholder(key) || entropy(key) < 4.0 || is_hex(key) {
@@ -197,7 +218,7 @@ impl Secrets {
             }
             out.push(span("AWS_SECRET_ACCESS_KEY", m.start(), m.end(), 0.95));
         }
-        let jwts = within(n, &self.jwt);
+        let jwts = within(&windows, n, &self.jwt, text);
         for m in jwts {
             let header = m.as_str().split('.').next().unwrap_or_default();
             if decodes_to_json_object(header) {
@@ -282,6 +303,28 @@ impl Secrets {
         }
         out
     }
+}
+
+/// Whether `:` or `=` follows byte `at` after the rest of a key word (letters, digits,
+/// `_`, `-`), an optional quote and some spaces, as the assignment pattern needs.
+fn assignment_follows(b: &[u8], at: usize) -> bool {
+    let rest = b.get(at..).unwrap_or_default();
+    let mut i = rest
+        .iter()
+        .take(40)
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-'))
+        .count();
+    if matches!(rest.get(i), Some(b'"' | b'\'')) {
+        i += 1;
+    }
+    i += rest
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .take(16)
+        .take_while(|c| c.is_ascii_whitespace())
+        .count();
+    matches!(rest.get(i), Some(b':' | b'='))
 }
 
 fn is_hex(s: &str) -> bool {
