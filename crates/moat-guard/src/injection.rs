@@ -45,6 +45,39 @@ const TRIGGERS: &[&str] = &[
     "instruction",
     "rules",
     "prompt",
+    "discard",
+    "abandon",
+    "neglect",
+    "set aside",
+    "put aside",
+    "throw out",
+    "stop follow",
+    "stop obey",
+    "pay no attention",
+    "direction",
+    "guideline",
+    "orders",
+    "configuration",
+    "true task",
+    "new assignment",
+    "real assignment",
+    "your true",
+    "your actual",
+    "my instructions",
+    "my rules",
+    "my orders",
+    "my commands",
+    "quote",
+    "paste",
+    "reply with",
+    "reply only with",
+    "you were given",
+    "you told",
+    "you given",
+    "you instructed",
+    "hidden message",
+    "secret message",
+    "setup message",
     "from now on",
     "new task",
     "updated task",
@@ -114,6 +147,56 @@ const TRIGGERS: &[&str] = &[
     "assistant",
     // Indirect.
     "<!--",
+    "if you are a",
+    "if you're a",
+    "assistant,",
+    "assistant:",
+    "agent,",
+    "agent:",
+    "ai,",
+    "ai:",
+    "llm,",
+    "llm:",
+    "chatbot,",
+    "model,",
+    "model:",
+    "verbatim",
+    "word for word",
+    "in full",
+    "exactly as",
+    "filter",
+    "safety",
+    "override",
+    "not bound by",
+    "unconstrained",
+    "godmode",
+    "mode:",
+    "guardrail",
+    "moderation",
+    "restrictions",
+    "policies",
+    "mode is",
+    "mode enabled",
+    "mode activated",
+    "mode on",
+    "esque",
+    "dimentica",
+    "oublie",
+    "vergiss",
+    "vergeet",
+    "zignoruj",
+    "talimat",
+    "ignorera",
+    "abaikan",
+    "bỏ qua",
+    "bo qua",
+    "забуд",
+    "忘记",
+    "指示を",
+    "무시",
+    "تجاهل",
+    "निर्देश",
+    "olvida",
     "reading this",
     "processing this",
     "summarizing this",
@@ -138,6 +221,10 @@ struct Family {
     name: &'static str,
     re: Regex,
     weight: f64,
+    /// Whether talk about attacks around the match lowers its score. A notice that
+    /// the model's filters are off, or words addressed to an AI inside a document,
+    /// are not what a discussion of attacks contains.
+    excusable: bool,
 }
 
 pub(crate) struct Injection {
@@ -160,26 +247,38 @@ impl Injection {
             name,
             re: re(p),
             weight,
+            excusable: true,
+        };
+        let g = |name, p: &str, weight| Family {
+            name,
+            re: re(p),
+            weight,
+            excusable: false,
         };
         let families = vec![
             f(
                 "INSTRUCTION_OVERRIDE",
-                r"\b(?:ignore|disregard|forget|skip|bypass|override|overwrite|drop)\b[^.!?\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|system|initial|original|these|those)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|rules|directions|guidelines|guardrails|context|commands?|directives|polic(?:y|ies)|restrictions)\b",
+                r"\b(?:ignore|disregard|forget|skip|bypass|override|overwrite|drop|discard|abandon|neglect|set aside|put aside|throw out|stop (?:following|obeying)|pay no attention to)\b[^.!?\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|system|initial|original|these|those|every(?:thing)?)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|rules|directions|guidelines|guardrails|context|commands?|directives|polic(?:y|ies)|restrictions|configuration|programming|constraints|orders|inputs|messages|(?:were |was )?told)\b",
                 0.9,
             ),
             f(
                 "INSTRUCTION_OVERRIDE",
-                r"\b(?:new|updated|real|actual|revised) (?:instructions?|task|rules|system prompt)\s*:|\bfrom now on,? (?:you|your|ignore|respond|answer|always|never)\b|\byour (?:new|real|only) (?:task|goal|purpose|instructions?) (?:is|are)\b",
+                r"\b(?:new|updated|real|actual|revised|true) (?:instructions?|task|rules?|system prompt|orders|assignment|directive|objective)\s*:|\bfrom now on,? (?:you|your|ignore|respond|answer|always|never)\b|\byour (?:new|real|only|true|actual) (?:task|goal|purpose|instructions?|assignment|job|objective) (?:is|are|now is)\b|\bmy (?:instructions|rules|orders|commands) (?:are the only|take (?:priority|precedence)|override)",
                 0.65,
             ),
             f(
                 "INSTRUCTION_OVERRIDE",
-                r"ignora (?:todas )?las instrucciones (?:anteriores|previas)|ignore[zr]? (?:toutes )?les (?:instructions|consignes) (?:pr[ée]c[ée]dentes|ant[ée]rieures)|ignorier(?:e|en sie)? (?:alle )?(?:vorherigen|bisherigen|obigen|vorigen) (?:anweisungen|instruktionen|befehle)|ignora (?:tutte )?le istruzioni precedenti|ignore (?:todas )?as instru[çc][õo]es anteriores|negeer (?:alle )?(?:vorige|eerdere) instructies|игнорируй(?:те)? (?:все )?(?:предыдущие|прошлые|вышеуказанные) (?:инструкции|указания)|忽略(?:之前|以前|上面|上述|所有|先前)的?(?:指令|指示|说明|提示)|(?:以前|前|上記)の(?:指示|命令)を無視",
+                r"\b(?:previous|prior|above|earlier|original|old|all|your) (?:instructions?|rules|directions|guidelines|prompts?|orders|directives)\b[^.!?\n]{0,30}\b(?:(?:are|were|is|have been) (?:now |hereby )?(?:void|null|cancel+ed|revoked|obsolete|invalid|lifted|suspended|a test|no longer (?:valid|in effect|active))|no longer appl(?:y|ies))\b",
+                0.8,
+            ),
+            f(
+                "INSTRUCTION_OVERRIDE",
+                r"(?:ignora|olvida) (?:todas )?las (?:instrucciones|reglas|indicaciones) (?:anteriores|previas)|(?:esque[çc]a|ignore) (?:todas )?as (?:instru[çc][õo]es|regras) anteriores|(?:dimentica|ignora) (?:tutte )?le (?:istruzioni|regole)|(?:oublie|ignore) (?:tes|toutes les|les) (?:consignes|instructions|règles)|vergiss (?:deine|alle|die) (?:vorherigen )?(?:richtlinien|anweisungen|regeln)|(?:vergeet|negeer) (?:alle )?(?:vorige |eerdere )?(?:instructies|regels)|zignoruj (?:wszystkie )?(?:poprzednie )?(?:instrukcje|polecenia|zasady)|talimatlar[ıi] (?:yok say|g[öo]rmezden gel|unut)|ignorera (?:alla )?(?:tidigare )?(?:instruktioner|regler)|abaikan (?:semua )?(?:instruksi|perintah) (?:sebelumnya)?|b[ỏo] qua (?:t[ấa]t c[ảa] )?(?:c[áa]c )?(?:h[ưu][ớo]ng d[ẫa]n|ch[ỉi] d[ẫa]n)|забудь(?:те)? (?:все )?(?:предыдущие )?(?:инструкции|правила|указания)|忘记(?:之前|以前|所有)?的?(?:指令|规则|说明)|指示を(?:すべて|全て)?無視|지시(?:를|사항을)? (?:모두 )?무시|تجاهل (?:جميع |كل )?(?:التعليمات|الأوامر)|निर्देशों को (?:अनदेखा|नज़रअंदाज़|नजरअंदाज)|ignora (?:todas )?las instrucciones (?:anteriores|previas)|ignore[zr]? (?:toutes )?les (?:instructions|consignes) (?:pr[ée]c[ée]dentes|ant[ée]rieures)|ignorier(?:e|en sie)? (?:alle )?(?:vorherigen|bisherigen|obigen|vorigen) (?:anweisungen|instruktionen|befehle)|ignora (?:tutte )?le istruzioni precedenti|ignore (?:todas )?as instru[çc][õo]es anteriores|negeer (?:alle )?(?:vorige|eerdere) instructies|игнорируй(?:те)? (?:все )?(?:предыдущие|прошлые|вышеуказанные) (?:инструкции|указания)|忽略(?:之前|以前|上面|上述|所有|先前)的?(?:指令|指示|说明|提示)|(?:以前|前|上記)の(?:指示|命令)を無視",
                 0.9,
             ),
             f(
                 "ROLE_PLAY",
-                r"\bdo anything now\b|\bdeveloper mode (?:enabled|output|on)\b|\b(?:dan|stan|dude) mode\b|\byou are (?:now )?dan\b|\bjailbr(?:eak|oken) mode\b|\banti-?dan\b",
+                r"\bdo anything now\b|\b(?:developer|maintenance|debug|god|admin|unrestricted|research|jailbreak) ?mode:? (?:is )?(?:enabled|activated|output|on)\b|\b(?:dan|stan|dude) mode\b|\byou are (?:now )?dan\b|\bjailbr(?:eak|oken) mode\b|\banti-?dan\b",
                 0.9,
             ),
             f(
@@ -189,35 +288,56 @@ impl Injection {
             ),
             f(
                 "ROLE_PLAY",
-                r"\b(?:never|don't|do not|won't) (?:refuse|decline|say (?:no|you can't|i can't|sorry))\b[^.\n]{0,40}\b(?:any|every)\b|\bstay in character\b|\bno (?:moral|ethical) (?:guidelines|restrictions|limits)\b",
+                r"\b(?:never|don't|do not|won't) (?:refuse|decline|say (?:no|you can't|i can't|sorry))\b[^.\n]{0,40}\b(?:any|every)\b|\bno (?:moral|ethical) (?:guidelines|restrictions|limits)\b",
                 0.6,
             ),
+            // Role-play instructions say this too: a signal, not a verdict on its own.
+            f("ROLE_PLAY", r"\bstay in character\b", 0.45),
             f(
                 "PROMPT_EXTRACTION",
-                r"\b(?:reveal|show|print|repeat|output|display|tell me|what (?:is|are|were)|leak|dump|give me|list|write out|recite|spell out)\b[^.!?\n]{0,40}\b(?:system prompt|system message|system instructions|initial (?:prompt|instructions)|hidden (?:prompt|instructions)|original (?:prompt|instructions)|(?:instructions|prompt|text|words) (?:above|before this)|pre-?prompt|developer (?:message|instructions))",
+                r"\b(?:reveal|show|print|repeat|output|display|tell me|what (?:is|are|were)|leak|dump|give me|list|write out|recite|spell out|paste|quote|copy|reply (?:only )?with|send me)\b[^.!?\n]{0,40}\b(?:system prompt|system message|system instructions|(?:initial|hidden|original|secret|first|setup) (?:prompt|instructions|setup message)|(?:hidden|secret|setup) message|(?:instructions|prompt|text|words) (?:above|before this)|pre-?prompt|developer (?:message|instructions)|(?:your|the) (?:full |whole |entire )?(?:configuration|hidden instructions)|(?:text|words|message|instructions) you were given)",
                 0.85,
             ),
             f(
                 "PROMPT_EXTRACTION",
-                r"\brepeat (?:the )?(?:words|text|everything) (?:above|before)\b|\bstarting with ['\x22]?you are\b",
+                r"\brepeat (?:all )?(?:of )?(?:the )?(?:words|text|everything|messages)\b[^.\n]{0,30}\b(?:above|before|previous|earlier|so far)\b|\bwhat (?:were|was) you (?:told|given|instructed)\b[^?\n]{0,40}\b(?:before|at the (?:start|beginning))\b|\bstarting with ['\x22]?you are\b|\b(?:system prompt|system message|hidden instructions|initial instructions|developer message)\b[^.!?\n]{0,60}\b(?:verbatim|word for word|in full|exactly as)\b",
+                0.8,
+            ),
+            // A notice that the model's protections are off, as an operator would
+            // never send it inside user content.
+            g(
+                "ROLE_PLAY",
+                r"\b(?:content[ _]filters?|safety[ _](?:layer|filters?|guidelines|protocols?|settings|mode)|guardrails|moderation|your restrictions|your policies)\b[^.!?\n]{0,20}?\b(?:are|is|have been|has been)?[ :=]*(?:now )?(?:disabled|switched off|turned off|offline|deactivated|suspended|lifted|removed|false)\b|\b(?:system|admin|safety|security|developer)[ _]override\b[^.!?\n]{0,16}\b(?:active|enabled|true|on|engaged|granted)\b",
                 0.8,
             ),
             f(
+                "ROLE_PLAY",
+                r"\b(?:not bound by|free (?:of|from)|unconstrained by) (?:any |all |the )?(?:rules|restrictions|ethics|morals|guidelines|filters|limitations|censorship|policies)\b",
+                0.6,
+            ),
+            f(
                 "DELIMITER_INJECTION",
-                r"<\|im_start\|>\s*(?:system|assistant)|<\|(?:system|endoftext|im_end|start_header_id)\|>|\[/?inst\]|<</?sys>>|</?(?:system|system_prompt|instructions?)>|^\s*#{2,}\s*(?:system|instructions?|new rules)\s*:?|(?m)^\s*(?:system|assistant)\s*:\s*\S",
+                r"<\|im_start\|>\s*(?:system|assistant)|<\|(?:system|endoftext|im_end|start_header_id)\|>|\[/?inst\]|<</?sys>>|</?(?:system|system_prompt|instructions?)>",
                 0.7,
+            ),
+            // A line that opens with a role name or a markdown heading named after one
+            // is also how prompts are written: a signal, not a verdict on its own.
+            f(
+                "DELIMITER_INJECTION",
+                r"^\s*#{2,}\s*(?:system|instructions?|new rules)\s*:?|(?m)^\s*(?:system|assistant)\s*:\s*\S",
+                0.45,
             ),
             f(
                 "INDIRECT_INJECTION",
                 r"<!--[^>]{0,300}\b(?:ignore|instructions?|assistant|ai model|language model|system prompt|do not (?:tell|mention|reveal))\b[^>]{0,300}-->",
                 0.8,
             ),
-            f(
+            g(
                 "INDIRECT_INJECTION",
-                r"\b(?:ai|assistant|chatbot|language model|llm|gpt|claude|copilot|agent)s?\b,? (?:reading|processing|summari[sz]ing) this[^.\n]{0,60}\b(?:must|should|will|please)\b|\bwhen (?:you|the ai|the assistant) (?:read|see|summari[sz]e|process)s? this\b|\bnote to (?:the )?(?:ai|assistant|llm|model)\b",
+                r"\b(?:ai|assistant|chatbot|language model|llm|gpt|claude|copilot|agent)s?\b,? (?:reading|processing|summari[sz]ing) this[^.\n]{0,60}\b(?:must|should|will|please)\b|\bwhen (?:you|the ai|the assistant) (?:read|see|summari[sz]e|process)s? this\b|\bnote to (?:the )?(?:ai|assistant|llm|model)\b|\bif you(?:'re| are) an? (?:ai |llm )?(?:ai|llm|language model|assistant|chatbot|agent|model|coding agent|coding assistant)\s*[,:;]|(?:^|[.!?:\[(]\s*)(?:ai|assistant|agent|llm|chatbot|language model|ai model)\s*[,:]\s*(?:when|before|after|you must|ignore|disregard|do not|don't|also|instead|stop)\b",
                 0.7,
             ),
-            f(
+            g(
                 "INDIRECT_INJECTION",
                 r"!\[[^\]]{0,100}\]\(https?://[^)\s]{1,300}[?&](?:q|data|d|p|prompt|text|secret|info|c)=",
                 0.75,
@@ -231,7 +351,7 @@ impl Injection {
             set,
             families,
             discussion: re(
-                r"\b(?:for example|for instance|e\.g\.|such as|the phrase|the sentence|the string|attacks? (?:called|known as|like|such as)|prompt injection (?:attacks?|examples?|is|are|detection|payloads?)|how (?:do|can|to|should) (?:i|we|you) (?:detect|prevent|defend|block|mitigate|test)|is an example of|classif(?:y|ier|ication)|red[- ]?team(?:ing|ers)?|jailbreak (?:attempts?|prompts?|detection|dataset)|security (?:training|awareness|research)|in this (?:paper|article|post|talk))\b",
+                r"\b(?:for example|for instance|e\.g\.|such as|the phrase|the sentence|attacks? (?:called|known as|like|such as)|prompt injection (?:attacks?|examples?|is|are|detection|payloads?)|how (?:do|can|to|should) (?:i|we|you) (?:detect|prevent|defend|block|mitigate|test)|is an example of|classif(?:y|ier|ication)|red[- ]?team(?:ers)? (?:found|reported|tested|flagged|exercise|report)|red[- ]?teaming (?:report|exercise|results)|jailbreak (?:attempts?|prompts?|detection|dataset)|security (?:training|awareness|research)|in this (?:paper|article|post|talk)|(?:explain|explains|explaining|define|describe|summari[sz]e|what is|about|on) (?:the |what )?(?:prompt injection|jailbreak(?:s|ing| prompts)?|prompt leak(?:s|ing|age)?|indirect (?:prompt )?injection)|literature review|without reproducing|how (?:do|can|should) (?:i|we) (?:set|write|configure|change|pass|add) (?:a |the |my |our )?system (?:prompt|message))\b",
             ),
         }
     }
@@ -243,6 +363,7 @@ impl Injection {
         let mut signals = Vec::new();
         let mut families = std::collections::BTreeSet::new();
         let mut plain_hit = false;
+        let mut inexcusable = false;
         for (view, s, disguised) in all_views(&v) {
             if !self.triggers.is_match(s) {
                 continue;
@@ -254,6 +375,7 @@ impl Injection {
                 }
                 if let Some(m) = fam.re.find(s) {
                     plain_hit |= !disguised;
+                    inexcusable |= !fam.excusable;
                     // Hiding an attack is a signal of its own, when it was hidden.
                     let w = fam.weight + if disguised && !plain_hit { 0.1 } else { 0.0 };
                     families.insert(fam.name);
@@ -280,13 +402,22 @@ impl Injection {
         // The trained layer reads the whole prompt (long jailbreaks have no one phrase).
         // It counts only when confident: its benign training data is narrower than
         // real traffic, and short everyday prompts must not trip it.
-        let learned = Some(crate::classifier::score(&v.plain))
+        let mut learned = Some(crate::classifier::score(&v.plain))
             .filter(|p| *p >= CLASSIFIER_MIN)
             .unwrap_or(0.0);
         if learned >= threshold {
             signals.push(format!("classifier {learned:.2}"));
         }
+        // Talking about an attack is not an attack. Jailbreak prompts run long and use
+        // the same words ("for example"), so only a short text counts as discussion.
+        let discussion = !inexcusable && v.plain.len() < 600 && self.discussion.is_match(&v.plain);
+        if discussion {
+            learned *= 0.5;
+        }
         let Some((mut score, family, span)) = best else {
+            if discussion && learned > 0.0 {
+                signals.push("discussion".into());
+            }
             let score = (learned * 100.0).round() / 100.0;
             let injection = score >= threshold;
             return Verdict {
@@ -302,12 +433,8 @@ impl Injection {
             score += 0.05;
             signals.push("hidden characters".into());
         }
-        // Talking about an attack is not an attack. Jailbreak prompts run long and use
-        // the same words ("for example"), so only a short text counts as discussion.
-        let mut learned = learned;
-        if v.plain.len() < 600 && self.discussion.is_match(&v.plain) {
+        if discussion {
             score *= 0.5;
-            learned *= 0.5;
             signals.push("discussion".into());
         }
         let score = (score.max(learned).clamp(0.0, 1.0) * 100.0).round() / 100.0;

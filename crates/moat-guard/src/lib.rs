@@ -124,12 +124,43 @@ impl Scanner {
 
     /// Findings in byte offsets (for redaction).
     pub(crate) fn scan_bytes(&self, text: &str) -> Vec<Span> {
+        // Logs and JSON carry line breaks as the two characters `\n`: read them as the
+        // spaces they stand for, or `\n+41 …` and `\nAKIA…` would not start a word. The
+        // copy has the same length and character boundaries, so every offset holds.
+        let unescaped;
+        let text = if memchr::memchr(b'\\', text.as_bytes()).is_some() {
+            unescaped = unescape_breaks(text);
+            unescaped.as_str()
+        } else {
+            text
+        };
         let (needles, triggers) = self.prefilter.scan(text);
         let mut spans = self.secrets.scan(text, &needles);
         spans.extend(self.pii.scan(text, &triggers));
         spans.retain(|s| s.score >= self.threshold && s.start < s.end);
         resolve_overlaps(spans)
     }
+}
+
+/// `text` with each escaped line break or tab (`\n`, `\r`, `\t`, two characters)
+/// replaced by two spaces.
+fn unescape_breaks(text: &str) -> String {
+    let mut b = text.as_bytes().to_vec();
+    let mut i = 0;
+    while let Some(at) = b.get(i..).and_then(|r| memchr::memchr(b'\\', r)) {
+        let at = i + at;
+        if matches!(b.get(at + 1), Some(b'n' | b'r' | b't')) {
+            if let Some(pair) = b.get_mut(at..at + 2) {
+                pair.copy_from_slice(b"  ");
+            }
+            i = at + 2;
+        } else {
+            // `\\` escapes a backslash: skip both.
+            i = at + if b.get(at + 1) == Some(&b'\\') { 2 } else { 1 };
+        }
+    }
+    // Only ASCII bytes were replaced by ASCII bytes: still UTF-8.
+    String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Overlapping spans resolved in one sweep (O(n log n) whatever their number): of two
@@ -198,6 +229,31 @@ fn to_code_points(text: &str, spans: Vec<Span>) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaped_line_breaks_separate_words() {
+        let s = Scanner::new();
+        let text = r"Phone:\n+41 36 507 52 91\nE-mail:\nCinziaDellucci@dayrep.com\n";
+        let f: Vec<(String, &str)> = s
+            .scan(text)
+            .into_iter()
+            .map(|f| {
+                (
+                    text.chars().skip(f.start).take(f.end - f.start).collect(),
+                    f.entity,
+                )
+            })
+            .collect();
+        assert_eq!(
+            f,
+            [
+                ("+41 36 507 52 91".to_owned(), "PHONE_NUMBER"),
+                ("CinziaDellucci@dayrep.com".to_owned(), "EMAIL_ADDRESS")
+            ]
+        );
+        // An escaped backslash before `n` is not a line break.
+        assert_eq!(unescape_breaks(r"a\\nb\tc"), r"a\\nb  c");
+    }
 
     #[test]
     fn offsets_are_code_points() {

@@ -27,6 +27,12 @@ pub(crate) struct Views {
     pub had_invisible: bool,
 }
 
+/// Box-drawing and block characters, which frame a text and say nothing: read as
+/// spaces, so a jailbreak drawn inside a box reads as its words.
+fn decoration(c: char) -> bool {
+    ('\u{2500}'..='\u{259F}').contains(&c)
+}
+
 /// Zero-width and bidi control characters.
 fn invisible(c: char) -> bool {
     matches!(
@@ -168,12 +174,14 @@ fn normalise(s: &str) -> (String, bool) {
             .filter(&mut keep)
             .flat_map(char::to_lowercase)
             .map(fold)
+            .map(|c| if decoration(c) { ' ' } else { c })
             .collect()
     } else {
         s.nfkc()
             .filter(&mut keep)
             .flat_map(char::to_lowercase)
             .map(fold)
+            .map(|c| if decoration(c) { ' ' } else { c })
             .collect()
     };
     (plain, had_invisible)

@@ -61,14 +61,14 @@ impl Pii {
             email: re(
                 r"[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
             ),
-            card: re(r"\d(?:[ \-]?\d){12,18}"),
+            card: re(r"\d(?:[ \-]?\d){11,18}"),
             iban: re(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}"),
             ssn: re(r"\d{3}[\- ]?\d{2}[\- ]?\d{4}"),
             ipv4: re(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"),
             ipv6: re(r"[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*"),
             phone_intl: re(r"(?:\+|00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){1,6}"),
             phone_national: re(
-                r"\(?0?\d{2,5}\)?(?:[ .\-/]\d{2,8}){1,4}|\(\d{3}\) ?\d{3}[ .\-]\d{4}",
+                r"\(?0?\d{2,5}\)?(?:[ .\-/]\d{2,8}){1,4}|\(\d{3}\) ?\d{3}[ .\-]\d{4}|\(0?\d{2,5}\)\d{2,8}(?:[ .\-/]\d{2,8}){0,3}|\d{7,15}",
             ),
             date: re(
                 r"\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}|\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{4}|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2},? \d{4}",
@@ -76,7 +76,7 @@ impl Pii {
             passport: re(r"[A-Z0-9]{6,9}"),
             licence: re(r"[A-Z0-9]{1,2}\d{4,12}|[A-Z]\d{3}-\d{3}-\d{2}-\d{3}-\d"),
             person: re(
-                r"(?:(?i:my name is|i am|i'm|name:|mr\.?|mrs\.?|ms\.?|dr\.?|dear|signed,?|patient:?|contact:?) +)([A-Z][a-z]+(?: [A-Z][a-z]+){0,2})",
+                r"(?:(?i:my name is|i am|i'm|name:|mr\.?|mrs\.?|ms\.?|dr\.?|dear|signed,?|patient:?|contact:?)[ \t]+)(\p{Lu}(?:[\p{Ll}\p{M}'’\-]|\p{Lu}\p{Ll})+(?: (?:\p{Lu}(?:[\p{Ll}\p{M}'’\-]|\p{Lu}\p{Ll})+|\p{Lu}(?:\.|\b))){0,3})",
             ),
             address: re(
                 r"\d{1,5} (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Square|Sq)\b\.?(?:,? (?:Apt|Suite|Unit) \w+)?",
@@ -113,7 +113,8 @@ impl Pii {
             ]),
             phone_words: Words::new(&[
                 "phone", "tel", "call", "mobile", "cell", "fax", "contact", "whatsapp", "sms",
-                "number",
+                "number", "office", "desk", "landline", "dial", "reach", "answer", "text me",
+                "message",
             ]),
             address_words: Words::new(&["address", "live", "located", "ship", "deliver", "street"]),
         }
@@ -139,7 +140,7 @@ impl Pii {
             } else {
                 0
             };
-            if grouped >= 13 {
+            if grouped >= 12 {
                 self.cards(text, r.clone(), &mut out);
             }
             if grouped >= 9 {
@@ -148,8 +149,8 @@ impl Pii {
             if run.dots >= 3 {
                 self.ips(text, r.clone(), &mut out);
             }
-            // Dotted numbers without other separators are addresses or versions.
-            if d >= 7 && !(run.dots >= 3 && run.dots == run.separators) {
+            // Four numbers joined by three dots are addresses or versions, not phones.
+            if d >= 7 && !(run.dots == 3 && run.separators == 3) {
                 self.phones(text, r, &mut out);
             }
             // An IBAN opens with two capitals and two digits.
@@ -199,7 +200,7 @@ impl Pii {
             if seps.windows(2).any(|w| w.first() != w.get(1)) {
                 continue;
             }
-            if !luhn(&digits) || issuer(&digits).is_none() {
+            if !luhn(&digits) {
                 continue;
             }
             // Printed cards group digits 4-4-4-4 (Amex and Diners 4-6-5 / 4-6-4); other
@@ -214,10 +215,16 @@ impl Pii {
             if !standard {
                 continue;
             }
-            let mut score = 0.9;
-            if self.card_words.near(text, m.start(), m.end()) {
-                score = 1.0;
-            }
+            // A known network's number stands on its own; a 12-digit Maestro number, or
+            // a Luhn-valid number of no network we list, needs card words around it.
+            let context = self.card_words.near(text, m.start(), m.end());
+            let mut score = match (issuer(&digits), context) {
+                (Some("maestro"), false) if digits.len() == 12 => continue,
+                (Some(_), true) => 1.0,
+                (Some(_), false) => 0.9,
+                (None, true) if digits.len() >= 13 => 0.6,
+                (None, _) => continue,
+            };
             // What the number is called just before it: an order or invoice number.
             if self.card_lead.before(text, m.start(), 24) {
                 score -= 0.5;
@@ -361,23 +368,40 @@ impl Pii {
             for m in find_in(re, text, &r) {
                 let t = m.as_str().trim_end();
                 let (s, e) = (m.start(), m.start() + t.len());
-                if !bounded(text, s, e) || char_before(text, s) == Some('+') {
+                // An extension (`x905`) belongs to the number.
+                let ext = extension(text, e);
+                if !bounded(text, s, e + ext) || matches!(char_before(text, s), Some('+' | ':')) {
                     continue;
                 }
                 let digits: String = t.chars().filter(char::is_ascii_digit).collect();
                 if !(7..=15).contains(&digits.len()) {
                     continue;
                 }
-                // IPv4 addresses, dotted versions and dates are not phones.
-                if t.split('.').count() >= 3 && !t.contains(' ') && !t.contains('-') {
+                // IPv4 addresses, dotted versions, dates and times are not phones; dotted
+                // national numbers (`03.91.12.17.13`, `555.123.4567`) are.
+                if t.split('.').count() >= 3
+                    && !t.contains(' ')
+                    && !t.contains('-')
+                    && !national_format(t)
+                {
                     continue;
                 }
-                if t.parse::<std::net::Ipv4Addr>().is_ok() {
+                if t.parse::<std::net::Ipv4Addr>().is_ok()
+                    || looks_like_date(t)
+                    || char_after(text, e) == Some(':')
+                {
                     continue;
                 }
-                // UUID and hash fragments: hex letters next to the digits.
-                let hexy = |c: Option<char>| c.is_some_and(|c| c.is_ascii_hexdigit() || c == '-');
-                if !intl && (hexy(char_before(text, s)) || hexy(char_after(text, e))) {
+                // UUID and hash fragments: hex letters next to the digits, or a hyphen and
+                // more hex digits (`…-4a5f`; `-Fax` is a label).
+                let b = text.as_bytes();
+                let hex_at = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
+                let hex_run = |from: usize| (from..from + 4).all(hex_at);
+                let hexy_before = s > 0
+                    && (hex_at(s - 1) || (b.get(s - 1) == Some(&b'-') && s >= 5 && hex_run(s - 5)));
+                let hexy_after =
+                    ext == 0 && (hex_at(e) || (b.get(e) == Some(&b'-') && hex_run(e + 1)));
+                if !intl && (hexy_before || hexy_after) {
                     continue;
                 }
                 // A national number is not a slice of a longer run of digits (an
@@ -403,10 +427,11 @@ impl Pii {
                     (true, _, false) => 0.75,
                     (false, true, true) => 0.9,
                     (false, true, false) => 0.6,
-                    (false, false, true) if digits.len() >= 10 => 0.55,
-                    (false, false, _) => continue,
+                    // Any other grouping of 7 to 15 digits, where words say it is a phone.
+                    (false, false, true) => 0.6,
+                    (false, false, false) => continue,
                 };
-                out.push(span("PHONE_NUMBER", s, e, score));
+                out.push(span("PHONE_NUMBER", s, e + ext, score));
             }
         }
     }
@@ -458,11 +483,31 @@ impl Pii {
         }
         for r in &person {
             for c in captures_in(&self.person, text, r) {
-                if let Some(n) = c.get(1) {
-                    if !COMMON_WORDS.contains(&n.as_str().split(' ').next().unwrap_or_default()) {
-                        out.push(span("PERSON", n.start(), n.end(), 0.7));
+                let Some(n) = c.get(1) else { continue };
+                if COMMON_WORDS.contains(&n.as_str().split(' ').next().unwrap_or_default()) {
+                    continue;
+                }
+                // Address and company words after a name are not part of it.
+                let mut end = n.end();
+                let mut name = n.as_str();
+                // "Richard's daughter": the name without its possessive.
+                for suffix in ["'s", "’s"] {
+                    if let Some(head) = name.strip_suffix(suffix) {
+                        end -= suffix.len();
+                        name = head;
                     }
                 }
+                if NOT_NAMES.contains(&name.trim_end_matches('.')) {
+                    continue;
+                }
+                while let Some((head, last)) = name.rsplit_once(' ') {
+                    if !NOT_NAMES.contains(&last.trim_end_matches('.')) {
+                        break;
+                    }
+                    end -= name.len() - head.len();
+                    name = head;
+                }
+                out.push(span("PERSON", n.start(), end, 0.7));
             }
         }
         // A street number is the end of a run followed by a space and a capital.
@@ -572,6 +617,48 @@ fn digit_runs(text: &str) -> Vec<Run> {
     out
 }
 
+/// Dates and times are not phone numbers: `2021-01-12 16`, `12/03/2024`, `03.12.2024`.
+fn looks_like_date(t: &str) -> bool {
+    let g: Vec<&str> = t
+        .split(['-', '/', '.', ' '])
+        .filter(|x| !x.is_empty())
+        .collect();
+    let num = |i: usize| g.get(i).and_then(|x| x.parse::<u32>().ok());
+    let len = |i: usize| g.get(i).map_or(0, |x| x.len());
+    let year = |i| len(i) == 4 && num(i).is_some_and(|y| (1900..=2099).contains(&y));
+    let month = |i| len(i) <= 2 && num(i).is_some_and(|m| (1..=12).contains(&m));
+    let day = |i| len(i) <= 2 && num(i).is_some_and(|d| (1..=31).contains(&d));
+    (year(0) && month(1) && day(2))
+        || (day(0) && month(1) && year(2))
+        || (month(0) && day(1) && year(2))
+}
+
+/// The bytes of an extension right after a phone number (`x905`, ` ext. 12`), which
+/// belong to it.
+fn extension(text: &str, end: usize) -> usize {
+    let rest = text.as_bytes().get(end..).unwrap_or_default();
+    let lead = [&b"x"[..], b" x", b" ext. ", b" ext ", b"ext. ", b"ext"]
+        .iter()
+        .find(|p| rest.starts_with(p))
+        .map_or(0, |p| p.len());
+    if lead == 0 {
+        return 0;
+    }
+    let digits = rest
+        .get(lead..)
+        .unwrap_or_default()
+        .iter()
+        .take(6)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let after = rest.get(lead + digits);
+    if digits == 0 || after.is_some_and(u8::is_ascii_alphanumeric) {
+        0
+    } else {
+        lead + digits
+    }
+}
+
 /// The most digits in one group of a run joined only by single spaces or hyphens
 /// (`4111 1111 1111 1111`: 16; `192.168.10.24`: 3).
 fn longest_group(run: &[u8]) -> usize {
@@ -605,6 +692,29 @@ fn has_ipv6_shape(text: &str) -> bool {
                     .is_some_and(|r| r.contains(&b':')))
     })
 }
+
+/// Capitalised words that end a line of an address or a company name, not a person's
+/// name.
+const NOT_NAMES: &[&str] = &[
+    "Suite",
+    "Apt",
+    "Apartment",
+    "Unit",
+    "Floor",
+    "Street",
+    "St",
+    "Road",
+    "Rd",
+    "Avenue",
+    "Ave",
+    "Ltd",
+    "Inc",
+    "Corp",
+    "LLC",
+    "GmbH",
+    "Plc",
+    "Co",
+];
 
 /// Capitalised words that follow "I am" without being names.
 const COMMON_WORDS: &[&str] = &[
@@ -697,7 +807,10 @@ pub(crate) fn issuer(d: &[u8]) -> Option<&'static str> {
     {
         return Some("discover");
     }
-    if (3528..=3589).contains(&p4) && (16..=19).contains(&n) {
+    // JCB, and its 15-digit numbers of the older 2131 and 1800 ranges.
+    if ((3528..=3589).contains(&p4) && (16..=19).contains(&n))
+        || ((p4 == 2131 || p4 == 1800) && n == 15)
+    {
         return Some("jcb");
     }
     if ((300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39) && (14..=19).contains(&n) {
