@@ -10,6 +10,11 @@
 //!
 //! Issue #5 goals: F1 ≥ 0.90 with at most 2% false positives on benign prompts.
 
+#![expect(
+    clippy::print_stdout,
+    reason = "the report is what these tests are read for"
+)]
+
 use std::collections::BTreeMap;
 
 struct Counts {
