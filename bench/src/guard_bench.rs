@@ -1,6 +1,10 @@
 //! Throughput of the guard detectors (PII and secrets) on one core: mixed English text
+//! (sentences of common words; one word in 150 is one the detectors look for — `key`,
+//! `password`, `Dr.`, `born`, `phone`; one in 30 a number as news prose has them: years,
+//! times, prices, dates)
 //! with a few findings per KB (e-mail addresses, phone numbers, cards, IPs, keys,
-//! passwords), scanned in 64 KiB documents. Usage: `guard-bench [MB]` (default 32).
+//! passwords), scanned in 64 KiB documents; then prompt-injection verdicts on 1 KB
+//! prompts. Usage: `guard-bench [MB]` (default 32).
 
 use std::time::Instant;
 
@@ -14,7 +18,55 @@ const WORDS: &[&str] = &[
     "way", "could", "people", "my", "than", "first", "water", "been", "call", "who", "oil", "its",
     "now", "find", "long", "down", "day", "did", "get", "come", "made", "may", "part", "model",
     "release", "version", "server", "customer", "invoice", "order", "account", "meeting", "report",
-    "Monday", "London",
+    "Monday", "London", "address", "items", "terms", "systems", "problems", "hundred", "drive",
+    "please", "thanks", "team", "project", "deadline", "update", "review", "data", "results",
+];
+
+/// Words the detectors look for (context words, trigger words, secret words): about one
+/// word in 150, as in ordinary prose.
+const RARE: &[&str] = &[
+    "key",
+    "password",
+    "token",
+    "secret",
+    "Dr.",
+    "Ms",
+    "Mr.",
+    "passenger",
+    "keyboard",
+    "contact",
+    "phone",
+    "office",
+    "card",
+    "payment",
+    "born",
+    "birthday",
+    "license",
+    "name",
+    "passport",
+    "I am",
+];
+
+/// Numbers as prose has them: years, times, prices, counts, percentages, versions.
+const NUMBERS: &[&str] = &[
+    "2024",
+    "1998",
+    "10:30",
+    "$45.99",
+    "3",
+    "12",
+    "250",
+    "7.5%",
+    "v2.1",
+    "42",
+    "2,500",
+    "Q3",
+    "9am",
+    "15 May",
+    "100",
+    "1.5",
+    "2023-11-04",
+    "No. 7",
 ];
 
 const SECRETS: &[&str] = &[
@@ -45,16 +97,40 @@ fn main() {
     };
     let mut text = String::with_capacity(mb << 20);
     let mut since = 0;
+    let mut sentence_start = true;
     while text.len() < mb << 20 {
-        let w = WORDS[rnd(WORDS.len())];
-        text.push_str(w);
+        let w = if rnd(30) == 0 {
+            NUMBERS[rnd(NUMBERS.len())]
+        } else if rnd(150) == 0 {
+            RARE[rnd(RARE.len())]
+        } else {
+            WORDS[rnd(WORDS.len())]
+        };
+        if sentence_start {
+            let mut c = w.chars();
+            if let Some(f) = c.next() {
+                text.extend(f.to_uppercase());
+                text.push_str(c.as_str());
+            }
+            sentence_start = false;
+        } else {
+            text.push_str(w);
+        }
         since += w.len() + 1;
         if since > 300 + rnd(400) {
             text.push(' ');
             text.push_str(SECRETS[rnd(SECRETS.len())]);
             since = 0;
         }
-        text.push(if rnd(12) == 0 { '.' } else { ' ' });
+        if rnd(12) == 0 {
+            text.push_str(". ");
+            sentence_start = true;
+        } else {
+            text.push(if rnd(20) == 0 { ',' } else { ' ' });
+            if text.ends_with(',') {
+                text.push(' ');
+            }
+        }
         if rnd(80) == 0 {
             text.push('\n');
         }

@@ -158,8 +158,8 @@ const TRIGGERS: &[&str] = &[
     "llm,",
     "llm:",
     "chatbot,",
-    "model,",
-    "model:",
+    "language model",
+    "ai model",
     "verbatim",
     "word for word",
     "in full",
@@ -346,7 +346,11 @@ impl Injection {
         let set = regex::RegexSet::new(families.iter().map(|f: &Family| f.re.as_str()))
             .unwrap_or_else(|e| unreachable!("family patterns: {e}"));
         Injection {
-            triggers: aho_corasick::AhoCorasick::new(TRIGGERS)
+            // A full table: one step per byte, whatever the number of words (the
+            // default switches to a slower automaton past a hundred patterns).
+            triggers: aho_corasick::AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(TRIGGERS)
                 .unwrap_or_else(|e| unreachable!("trigger words: {e}")),
             set,
             families,

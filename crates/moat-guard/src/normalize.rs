@@ -277,16 +277,23 @@ fn decodings(text: &str) -> Vec<(&'static str, String)> {
             }
         }
     }
-    if text.contains('%') {
+    // URL escapes: only where a `%` is followed by two hex digits (`7.5%` is not one).
+    let b = text.as_bytes();
+    let hex_at = |i: usize| {
+        let d = |x: u8| char::from(x).to_digit(16);
+        match (
+            b.get(i + 1).copied().and_then(d),
+            b.get(i + 2).copied().and_then(d),
+        ) {
+            (Some(h), Some(l)) => u8::try_from(h * 16 + l).ok(),
+            _ => None,
+        }
+    };
+    if memchr::memchr_iter(b'%', b).any(|i| hex_at(i).is_some()) {
         let mut bytes = Vec::with_capacity(text.len());
-        let b = text.as_bytes();
         let mut i = 0;
         while let Some(&c) = b.get(i) {
-            let hexv = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            match (c, hexv) {
+            match (c, if c == b'%' { hex_at(i) } else { None }) {
                 (b'%', Some(v)) => {
                     bytes.push(v);
                     i += 3;

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use regex::Regex;
 
-use crate::context::{captures_in, char_after, char_before, find_in, merge, widen, Words};
+use crate::context::{char_after, char_before, find_in, find_numbers_in, merge, widen, Words};
 use crate::{Kind, Span};
 
 pub(crate) struct Pii {
@@ -75,8 +75,9 @@ impl Pii {
             ),
             passport: re(r"[A-Z0-9]{6,9}"),
             licence: re(r"[A-Z0-9]{1,2}\d{4,12}|[A-Z]\d{3}-\d{3}-\d{2}-\d{3}-\d"),
+            // Capitalised words (`McKeon`, `Wiśniewska`) and initials, right at the start.
             person: re(
-                r"(?:(?i:my name is|i am|i'm|name:|mr\.?|mrs\.?|ms\.?|dr\.?|dear|signed,?|patient:?|contact:?)[ \t]+)(\p{Lu}(?:[\p{Ll}\p{M}'’\-]|\p{Lu}\p{Ll})+(?: (?:\p{Lu}(?:[\p{Ll}\p{M}'’\-]|\p{Lu}\p{Ll})+|\p{Lu}(?:\.|\b))){0,3})",
+                r"\A\p{Lu}(?:[\p{Ll}\p{M}'’\-]|\p{Lu}\p{Ll})+(?: (?:\p{Lu}(?:[\p{Ll}\p{M}'’\-]|\p{Lu}\p{Ll})+|\p{Lu}(?:\.|\b))){0,3}",
             ),
             address: re(
                 r"\d{1,5} (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Square|Sq)\b\.?(?:,? (?:Apt|Suite|Unit) \w+)?",
@@ -166,8 +167,9 @@ impl Pii {
             self.ibans(text, r, &mut out);
         }
         let runs: Vec<Range<usize>> = runs.iter().map(|r| r.start..r.end).collect();
-        if has_ipv6_shape(text) {
-            self.ipv6s(text, all, &mut out);
+        // IPv6 addresses only around the colons that could start one.
+        for r in merge(ipv6_windows(text)) {
+            self.ipv6s(text, r, &mut out);
         }
         self.contextual(text, &runs, triggers, &mut out);
         out
@@ -185,7 +187,7 @@ impl Pii {
     }
 
     fn cards(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
-        for m in find_in(&self.card, text, &r) {
+        for m in find_numbers_in(&self.card, text, &r) {
             if !bounded(text, m.start(), m.end()) {
                 continue;
             }
@@ -234,7 +236,7 @@ impl Pii {
     }
 
     fn ibans(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
-        for m in find_in(&self.iban, text, &r) {
+        for m in find_numbers_in(&self.iban, text, &r) {
             // The pattern may swallow a trailing word; shrink to the country's length.
             let compact: String = m.as_str().chars().filter(|c| *c != ' ').collect();
             let Some(len) = compact.get(..2).and_then(iban_length) else {
@@ -266,7 +268,7 @@ impl Pii {
     }
 
     fn ssns(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
-        for m in find_in(&self.ssn, text, &r) {
+        for m in find_numbers_in(&self.ssn, text, &r) {
             if !bounded(text, m.start(), m.end()) {
                 continue;
             }
@@ -311,7 +313,7 @@ impl Pii {
     }
 
     fn ips(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
-        for m in find_in(&self.ipv4, text, &r) {
+        for m in find_numbers_in(&self.ipv4, text, &r) {
             let (s, e) = (m.start(), m.end());
             // Longer dotted sequences (OIDs, versions) and prefixed versions are not IPs.
             let prev = char_before(text, s);
@@ -365,7 +367,7 @@ impl Pii {
             if intl && !intl_shape {
                 continue;
             }
-            for m in find_in(re, text, &r) {
+            for m in find_numbers_in(re, text, &r) {
                 let t = m.as_str().trim_end();
                 let (s, e) = (m.start(), m.start() + t.len());
                 // An extension (`x905`) belongs to the number.
@@ -373,8 +375,8 @@ impl Pii {
                 if !bounded(text, s, e + ext) || matches!(char_before(text, s), Some('+' | ':')) {
                     continue;
                 }
-                let digits: String = t.chars().filter(char::is_ascii_digit).collect();
-                if !(7..=15).contains(&digits.len()) {
+                let digit_count = t.bytes().filter(u8::is_ascii_digit).count();
+                if !(7..=15).contains(&digit_count) {
                     continue;
                 }
                 // IPv4 addresses, dotted versions, dates and times are not phones; dotted
@@ -416,8 +418,10 @@ impl Pii {
                 {
                     continue;
                 }
-                let lens: Vec<usize> = t.split(['-', ' ']).map(str::len).collect();
-                if !intl && lens == [3, 2, 4] {
+                let mut lens = t.split(['-', ' ']).map(str::len);
+                let ssn_shape = (lens.next(), lens.next(), lens.next(), lens.next())
+                    == (Some(3), Some(2), Some(4), None);
+                if !intl && ssn_shape {
                     continue;
                 }
                 let context = self.phone_words.near(text, s, e);
@@ -443,20 +447,19 @@ impl Pii {
         triggers: &[(usize, usize, usize)],
         out: &mut Vec<Span>,
     ) {
-        let mut windows: [Vec<Range<usize>>; 4] = Default::default();
+        // Windows for dates of birth, passports and licences (names are read below).
+        let mut windows: [Vec<Range<usize>>; 3] = Default::default();
         for &(family, start, end) in triggers {
             let w = match family {
                 // A date of birth may come before or after its words.
                 0 => widen(text, start, end, 48, 48),
-                // Names follow their trigger.
-                3 => widen(text, start, end, 0, 64),
                 _ => widen(text, start, end, 0, 48),
             };
             if let Some(list) = windows.get_mut(family) {
                 list.push(w);
             }
         }
-        let [dob, passport, licence, person] = windows.map(merge);
+        let [dob, passport, licence] = windows.map(merge);
         for r in &dob {
             for m in find_in(&self.date, text, r) {
                 if bounded(text, m.start(), m.end()) {
@@ -481,34 +484,47 @@ impl Pii {
                 }
             }
         }
-        for r in &person {
-            for c in captures_in(&self.person, text, r) {
-                let Some(n) = c.get(1) else { continue };
-                if COMMON_WORDS.contains(&n.as_str().split(' ').next().unwrap_or_default()) {
-                    continue;
-                }
-                // Address and company words after a name are not part of it.
-                let mut end = n.end();
-                let mut name = n.as_str();
-                // "Richard's daughter": the name without its possessive.
-                for suffix in ["'s", "’s"] {
-                    if let Some(head) = name.strip_suffix(suffix) {
-                        end -= suffix.len();
-                        name = head;
-                    }
-                }
-                if NOT_NAMES.contains(&name.trim_end_matches('.')) {
-                    continue;
-                }
-                while let Some((head, last)) = name.rsplit_once(' ') {
-                    if !NOT_NAMES.contains(&last.trim_end_matches('.')) {
-                        break;
-                    }
-                    end -= name.len() - head.len();
+        // A name is read where its trigger ends: past spaces and `.,:`, a run of
+        // capitalised words (one anchored match, no capture groups).
+        for &(family, start, end) in triggers {
+            if family != 3 || char_before(text, start).is_some_and(char::is_alphanumeric) {
+                continue;
+            }
+            let rest = text.get(end..).unwrap_or_default();
+            let skip = rest
+                .char_indices()
+                .take(8)
+                .find(|(_, c)| !matches!(c, ' ' | '\t' | '.' | ',' | ':'))
+                .map_or(rest.len(), |(i, _)| i);
+            let from = end + skip;
+            let window = widen(text, from, from, 0, 64);
+            let Some(n) = text.get(window.clone()).and_then(|w| self.person.find(w)) else {
+                continue;
+            };
+            let mut name = n.as_str();
+            if COMMON_WORDS.contains(&name.split(' ').next().unwrap_or_default()) {
+                continue;
+            }
+            let mut stop = from + n.end();
+            // "Richard's daughter": the name without its possessive.
+            for suffix in ["'s", "’s"] {
+                if let Some(head) = name.strip_suffix(suffix) {
+                    stop -= suffix.len();
                     name = head;
                 }
-                out.push(span("PERSON", n.start(), end, 0.7));
             }
+            if NOT_NAMES.contains(&name.trim_end_matches('.')) {
+                continue;
+            }
+            // Address and company words after a name are not part of it.
+            while let Some((head, last)) = name.rsplit_once(' ') {
+                if !NOT_NAMES.contains(&last.trim_end_matches('.')) {
+                    break;
+                }
+                stop -= name.len() - head.len();
+                name = head;
+            }
+            out.push(span("PERSON", from, stop, 0.7));
         }
         // A street number is the end of a run followed by a space and a capital.
         let b = text.as_bytes();
@@ -579,11 +595,14 @@ fn digit_runs(text: &str) -> Vec<Run> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        // Most text has no digit: skip 16 bytes at a time while none is one (the test
-        // over a fixed block compiles to a few vector instructions).
-        if let Some(block) = b.get(i..i + 16) {
-            if !block.iter().fold(false, |any, c| any | c.is_ascii_digit()) {
-                i += 16;
+        // Most text has no digit: skip 32 bytes at a time while none is one.
+        if let Some(block) = b.get(i..i + 32).and_then(|x| <&[u8; 32]>::try_from(x).ok()) {
+            // Branch-free over a fixed block, so it compiles to vector compares.
+            let any = block
+                .iter()
+                .fold(0u8, |acc, &c| acc | u8::from(c.wrapping_sub(b'0') < 10));
+            if any == 0 {
+                i += 32;
                 continue;
             }
         }
@@ -678,19 +697,23 @@ fn longest_group(run: &[u8]) -> usize {
     best
 }
 
-/// Whether an IPv6 address could be present: `::`, or a hex digit, `:`, hex digit,
-/// and another `:` soon after. Only the colons are visited.
-fn has_ipv6_shape(text: &str) -> bool {
+/// Windows around the colons an IPv6 address could hold: `::`, or a hex digit, `:`, a hex
+/// digit and another `:` soon after. Only the colons are visited.
+fn ipv6_windows(text: &str) -> Vec<Range<usize>> {
     let b = text.as_bytes();
     let hex = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
-    memchr::memchr_iter(b':', b).any(|i| {
-        b.get(i + 1) == Some(&b':')
-            || (i > 0
-                && hex(i - 1)
-                && hex(i + 1)
-                && b.get(i + 2..(i + 7).min(b.len()))
-                    .is_some_and(|r| r.contains(&b':')))
-    })
+    memchr::memchr_iter(b':', b)
+        .filter(|&i| {
+            b.get(i + 1) == Some(&b':')
+                || (i > 0
+                    && hex(i - 1)
+                    && hex(i + 1)
+                    && b.get(i + 2..(i + 7).min(b.len()))
+                        .is_some_and(|r| r.contains(&b':')))
+        })
+        // An address is at most 45 characters: 40 on either side of a colon in it.
+        .map(|i| widen(text, i, i, 40, 40))
+        .collect()
 }
 
 /// Capitalised words that end a line of an address or a company name, not a person's
@@ -744,23 +767,33 @@ const COMMON_WORDS: &[&str] = &[
 /// `(555) 123-4567`, `555-123-4567`; UK `020 7946 0958`, `07700 900123`; France
 /// `01 23 45 67 89`; Germany `030 1234567`, `0171/1234567`; India `98765 43210`.
 fn national_format(t: &str) -> bool {
-    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
-    let groups: Vec<&str> = t
+    // Group lengths on the stack: this runs on every phone candidate.
+    let mut lens = [0usize; 8];
+    let mut n = 0;
+    let mut digits = 0;
+    for g in t
         .split([' ', '-', '.', '/', '(', ')'])
         .filter(|g| !g.is_empty())
-        .collect();
-    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
-    match digits.len() {
-        10 if lens == [3, 3, 4] && !digits.starts_with('0') && !digits.starts_with('1') => true,
-        10 if lens == [2, 2, 2, 2, 2] && digits.starts_with('0') => true,
+    {
+        if let Some(slot) = lens.get_mut(n) {
+            *slot = g.len();
+        }
+        n += 1;
+        digits += g.bytes().filter(u8::is_ascii_digit).count();
+    }
+    let lens = lens.get(..n.min(8)).unwrap_or_default();
+    let first = t.bytes().find(u8::is_ascii_digit).unwrap_or(b'x');
+    match digits {
+        10 if lens == [3, 3, 4] && first != b'0' && first != b'1' => true,
+        10 if lens == [2, 2, 2, 2, 2] && first == b'0' => true,
         9..=11
-            if digits.starts_with('0')
+            if first == b'0'
                 && lens.len() >= 2
                 && lens.first().is_some_and(|l| (2..=5).contains(l)) =>
         {
             true
         }
-        10 if lens == [5, 5] && digits.starts_with(['6', '7', '8', '9']) => true,
+        10 if lens == [5, 5] && matches!(first, b'6'..=b'9') => true,
         _ => false,
     }
 }
