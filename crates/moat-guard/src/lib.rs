@@ -20,11 +20,13 @@ mod pii;
 mod prefilter;
 mod redact;
 mod secrets;
+mod stream;
 
 use serde::Serialize;
 
 pub use injection::Verdict;
 pub use redact::{detokenize, Mode, RedactError, Redactor};
+pub use stream::{RedactStream, ScanStream, OVERLAP, WINDOW};
 
 /// What a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

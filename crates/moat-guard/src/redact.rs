@@ -13,7 +13,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256, Sha512};
 
-use crate::Scanner;
+use crate::{Scanner, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -71,12 +71,35 @@ impl<'a> Redactor<'a> {
 
     /// The text with every finding replaced, and how many were.
     pub fn redact(&self, text: &str) -> (String, usize) {
-        let spans = self.scanner.scan_bytes(text);
+        let spans = self.spans(text);
         let mut out = String::with_capacity(text.len());
+        self.replace(
+            text,
+            &spans,
+            &mut HashMap::new(),
+            &mut HashMap::new(),
+            &mut out,
+        );
+        (out, spans.len())
+    }
+
+    /// The findings of `text`, in bytes.
+    pub(crate) fn spans(&self, text: &str) -> Vec<Span> {
+        self.scanner.scan_bytes(text)
+    }
+
+    /// Writes `text` to `out` with `spans` (sorted, in bytes of `text`) replaced; `tags`
+    /// and `counts` number the tags of one document.
+    pub(crate) fn replace(
+        &self,
+        text: &str,
+        spans: &[Span],
+        tags: &mut HashMap<(&'static str, String), usize>,
+        counts: &mut HashMap<&'static str, usize>,
+        out: &mut String,
+    ) {
         let mut at = 0;
-        let mut tags: HashMap<(&str, &str), usize> = HashMap::new();
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        for s in &spans {
+        for s in spans {
             let (Some(before), Some(value)) = (text.get(at..s.start), text.get(s.start..s.end))
             else {
                 continue;
@@ -85,7 +108,7 @@ impl<'a> Redactor<'a> {
             match self.mode {
                 Mode::Mask => out.extend(std::iter::repeat_n('*', value.chars().count())),
                 Mode::Tag => {
-                    let n = *tags.entry((s.entity, value)).or_insert_with(|| {
+                    let n = *tags.entry((s.entity, value.to_owned())).or_insert_with(|| {
                         let c = counts.entry(s.entity).or_insert(0);
                         *c += 1;
                         *c
@@ -125,7 +148,6 @@ impl<'a> Redactor<'a> {
             at = s.end;
         }
         out.push_str(text.get(at..).unwrap_or_default());
-        (out, spans.len())
     }
 }
 

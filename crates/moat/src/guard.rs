@@ -1,5 +1,7 @@
-//! `moat guard scan|redact|detokenize`: the guard detectors (`moat-guard`) over a file or
-//! standard input, plain text or JSON lines. Exit codes: `scan` 0 nothing found, 1
+//! `moat guard scan|redact|injection|detokenize`: the guard detectors (`moat-guard`) over
+//! a file or standard input, plain text or JSON lines. Plain text is scanned and redacted
+//! as a stream (`moat_guard::ScanStream`, `RedactStream`): memory stays bounded whatever
+//! the size of the text. Exit codes: `scan` 0 nothing found, 1
 //! findings (`redact` and `detokenize` 0); 2 usage or I/O error (a JSON line that is not an object with the text
 //! field is reported on stderr and makes the exit code 2, the other lines still run).
 
@@ -114,6 +116,85 @@ fn each(input: &GuardInput, mut f: impl FnMut(Item) -> anyhow::Result<()>) -> an
     }
 }
 
+fn redact_mode(m: RedactMode) -> Mode {
+    match m {
+        RedactMode::Mask => Mode::Mask,
+        RedactMode::Tag => Mode::Tag,
+        RedactMode::Hash => Mode::Hash,
+        RedactMode::Tokenize => Mode::Tokenize,
+    }
+}
+
+/// Hands `f` the input a block at a time.
+fn read_blocks(r: &mut dyn BufRead, mut f: impl FnMut(&[u8])) -> anyhow::Result<()> {
+    let mut block = vec![0u8; 1 << 20];
+    loop {
+        let n = match r.read(&mut block) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("cannot read the input"),
+        };
+        f(block.get(..n).unwrap_or_default());
+    }
+}
+
+/// Writes `{"id": null, "findings": [...]}` one finding at a time, so a text with
+/// millions of findings is never held: the same JSON `serde_json` writes for a [`Line`]
+/// (pretty for `--format json`, one line for `jsonl`).
+struct FindingsWriter<'w, W: Write> {
+    out: &'w mut W,
+    pretty: bool,
+    first: bool,
+}
+
+impl<'w, W: Write> FindingsWriter<'w, W> {
+    fn new(out: &'w mut W, format: GuardFormat) -> anyhow::Result<Self> {
+        let pretty = matches!(format, GuardFormat::Json);
+        out.write_all(if pretty {
+            b"{\n  \"id\": null,\n  \"findings\": ["
+        } else {
+            b"{\"id\":null,\"findings\":["
+        })?;
+        Ok(FindingsWriter {
+            out,
+            pretty,
+            first: true,
+        })
+    }
+
+    fn finding(&mut self, f: &moat_guard::Finding) -> anyhow::Result<()> {
+        if !self.first {
+            self.out.write_all(b",")?;
+        }
+        self.first = false;
+        if self.pretty {
+            let body = serde_json::to_string_pretty(f)?;
+            self.out.write_all(b"\n")?;
+            for (i, line) in body.lines().enumerate() {
+                if i > 0 {
+                    self.out.write_all(b"\n")?;
+                }
+                self.out.write_all(b"    ")?;
+                self.out.write_all(line.as_bytes())?;
+            }
+        } else {
+            serde_json::to_writer(&mut *self.out, f)?;
+        }
+        Ok(())
+    }
+
+    fn end(self) -> anyhow::Result<()> {
+        let close: &[u8] = match (self.pretty, self.first) {
+            (true, true) => b"]\n}\n",
+            (true, false) => b"\n  ]\n}\n",
+            (false, _) => b"]}\n",
+        };
+        self.out.write_all(close)?;
+        Ok(())
+    }
+}
+
 fn emit(out: &mut impl Write, v: &impl serde::Serialize) -> anyhow::Result<()> {
     serde_json::to_writer(&mut *out, v)?;
     out.write_all(b"\n")?;
@@ -132,6 +213,47 @@ pub(crate) fn run(cmd: GuardCmd) -> anyhow::Result<ExitCode> {
         let _ = writeln!(std::io::stderr(), "moat: line {n}: {why}: skipped");
     };
     match cmd {
+        // Plain text is streamed: bounded memory whatever its size.
+        GuardCmd::Scan(a) if !a.input.jsonl => {
+            let mut r = open(&a.input.input)?;
+            let mut writer = FindingsWriter::new(&mut out, a.format)?;
+            let mut stream = moat_guard::ScanStream::new(&scanner);
+            let mut failed = None;
+            let mut emit_one = |f: moat_guard::Finding| {
+                found += 1;
+                if failed.is_none() {
+                    failed = writer.finding(&f).err();
+                }
+            };
+            read_blocks(&mut r, |block| {
+                stream.push(block, &mut emit_one);
+            })?;
+            stream.finish(&mut emit_one);
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            writer.end()?;
+        }
+        GuardCmd::Redact(a) if !a.input.jsonl => {
+            let key = key(&a.input)?;
+            let redactor = Redactor::new(&scanner, redact_mode(a.mode), key.as_deref())
+                .map_err(|e| anyhow::Error::new(UsageError(e.to_string())))?;
+            let mut r = open(&a.input.input)?;
+            let mut stream = moat_guard::RedactStream::new(&redactor);
+            let mut failed = None;
+            read_blocks(&mut r, |block| {
+                let text = stream.push(block);
+                if failed.is_none() {
+                    failed = out.write_all(text.as_bytes()).err();
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e).context("cannot write the output");
+            }
+            let (tail, n) = stream.finish();
+            out.write_all(tail.as_bytes())?;
+            found += n;
+        }
         GuardCmd::Scan(a) => {
             let mut all = Vec::new();
             each(&a.input, |item| {
@@ -163,14 +285,8 @@ pub(crate) fn run(cmd: GuardCmd) -> anyhow::Result<ExitCode> {
             }
         }
         GuardCmd::Redact(a) => {
-            let mode = match a.mode {
-                RedactMode::Mask => Mode::Mask,
-                RedactMode::Tag => Mode::Tag,
-                RedactMode::Hash => Mode::Hash,
-                RedactMode::Tokenize => Mode::Tokenize,
-            };
             let key = key(&a.input)?;
-            let redactor = Redactor::new(&scanner, mode, key.as_deref())
+            let redactor = Redactor::new(&scanner, redact_mode(a.mode), key.as_deref())
                 .map_err(|e| anyhow::Error::new(UsageError(e.to_string())))?;
             let field = a.input.field.clone();
             each(&a.input, |item| match item {
@@ -191,6 +307,30 @@ pub(crate) fn run(cmd: GuardCmd) -> anyhow::Result<ExitCode> {
                     Ok(())
                 }
             })?;
+        }
+        // A plain text is judged on its first 256 KiB, as the detector reads any text:
+        // the rest is not read.
+        GuardCmd::Injection(a) if !a.input.jsonl => {
+            let mut scanner = scanner;
+            scanner.injection_threshold = a.threshold;
+            let mut bytes = Vec::new();
+            let mut first = open(&a.input.input)?.take(256 << 10);
+            #[expect(clippy::disallowed_methods, reason = "capped at 256 KiB by `take`")]
+            first
+                .read_to_end(&mut bytes)
+                .context("cannot read the input")?;
+            let v = scanner.injection(&String::from_utf8_lossy(&bytes));
+            found += usize::from(v.injection);
+            emit(
+                &mut out,
+                &InjectionLine {
+                    id: Value::Null,
+                    injection: v.injection,
+                    score: v.score,
+                    family: v.family,
+                    signals: v.signals,
+                },
+            )?;
         }
         GuardCmd::Injection(a) => {
             let mut scanner = scanner;

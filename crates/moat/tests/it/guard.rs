@@ -76,3 +76,50 @@ fn scan_contract_redaction_and_exit_codes() {
         2
     );
 }
+
+/// Plain text is scanned and redacted as a stream, a window at a time: the result is the
+/// one the whole text gives (here through the JSON lines path, which reads it at once),
+/// across window edges, for a single 3 MB line.
+#[test]
+fn long_plain_text_is_streamed_with_the_same_result() {
+    let m = Moat::new();
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < 3 << 20 {
+        text.push_str(&format!("entrée {i}: écrire à jane{}@example.com ", i % 9));
+        if i % 7 == 0 {
+            text.push_str("carte 5555 5555 5555 4444, ");
+        }
+        i += 1;
+    }
+    m.write("big.txt", text.as_bytes());
+    let line = serde_json::json!({"id": null, "text": text}).to_string();
+    m.write("big.jsonl", format!("{line}\n").as_bytes());
+    let whole = m.run(&["guard", "scan", "big.jsonl", "--jsonl", "--format", "jsonl"]);
+    let streamed = m.run(&["guard", "scan", "big.txt", "--format", "jsonl"]);
+    assert_eq!(streamed.code, 1, "{}", streamed.stderr);
+    let a: serde_json::Value = serde_json::from_str(whole.stdout.trim()).unwrap();
+    let b: serde_json::Value = serde_json::from_str(streamed.stdout.trim()).unwrap();
+    assert!(a["findings"].as_array().unwrap().len() > 50_000);
+    assert!(a == b, "streamed findings differ from the whole text's");
+    // The pretty form is the same document.
+    let pretty = m.run(&["guard", "scan", "big.txt"]);
+    let c: serde_json::Value = serde_json::from_str(&pretty.stdout).unwrap();
+    assert!(b == c);
+    // Redaction: the same text out.
+    let whole = m.run(&["guard", "redact", "big.jsonl", "--jsonl", "--mode", "tag"]);
+    let streamed = m.run(&["guard", "redact", "big.txt", "--mode", "tag"]);
+    let a: serde_json::Value = serde_json::from_str(whole.stdout.trim()).unwrap();
+    assert!(a["text"].as_str() == Some(streamed.stdout.as_str()));
+    // No findings: an empty list, in both forms.
+    m.write("none.txt", b"nothing to see");
+    assert_eq!(
+        m.run(&["guard", "scan", "none.txt"]).stdout,
+        "{\n  \"id\": null,\n  \"findings\": []\n}\n"
+    );
+    assert_eq!(
+        m.run(&["guard", "scan", "none.txt", "--format", "jsonl"])
+            .stdout,
+        "{\"id\":null,\"findings\":[]}\n"
+    );
+}
