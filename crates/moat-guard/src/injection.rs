@@ -237,8 +237,9 @@ pub(crate) struct Injection {
     discussion: Regex,
 }
 
+/// The patterns are constants, checked by the tests.
 fn re(p: &str) -> Regex {
-    Regex::new(p).unwrap_or_else(|e| unreachable!("pattern {p}: {e}"))
+    crate::context::pattern(p)
 }
 
 impl Injection {
