@@ -175,38 +175,6 @@ pub(crate) fn find_in<'t>(
     })
 }
 
-/// The matches of a number pattern inside `text[r]`: like [`find_in`], but no search
-/// runs once no digit is left after the last match (a search costs the same on two bytes
-/// as on twenty, and number windows hold one number).
-pub(crate) fn find_numbers_in<'t>(
-    re: &'t Regex,
-    text: &'t str,
-    r: &Range<usize>,
-) -> impl Iterator<Item = M<'t>> + 't {
-    let base = r.start;
-    let hay = text.get(r.clone()).unwrap_or_default();
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        let rest = hay.as_bytes().get(at..)?;
-        if !rest.iter().any(u8::is_ascii_digit) {
-            return None;
-        }
-        let m = re.find_at(hay, at)?;
-        // An empty match cannot happen here (every number pattern needs a digit); step
-        // past it anyway rather than loop.
-        at = if m.end() > m.start() {
-            m.end()
-        } else {
-            m.end() + 1
-        };
-        Some(M {
-            s: base + m.start(),
-            e: base + m.end(),
-            t: m.as_str(),
-        })
-    })
-}
-
 pub(crate) struct C<'t> {
     groups: Vec<Option<M<'t>>>,
 }

@@ -167,22 +167,20 @@ fn normalise(s: &str) -> (String, bool) {
         !inv
     };
     // Most text is in NFKC already, which the quick check says without composing.
-    let plain: String = if unicode_normalization::is_nfkc_quick(s.chars())
+    let mut rest = |chars: &mut dyn Iterator<Item = char>| -> String {
+        chars
+            .filter(&mut keep)
+            .flat_map(char::to_lowercase)
+            .map(fold)
+            .map(|c| if decoration(c) { ' ' } else { c })
+            .collect()
+    };
+    let plain = if unicode_normalization::is_nfkc_quick(s.chars())
         == unicode_normalization::IsNormalized::Yes
     {
-        s.chars()
-            .filter(&mut keep)
-            .flat_map(char::to_lowercase)
-            .map(fold)
-            .map(|c| if decoration(c) { ' ' } else { c })
-            .collect()
+        rest(&mut s.chars())
     } else {
-        s.nfkc()
-            .filter(&mut keep)
-            .flat_map(char::to_lowercase)
-            .map(fold)
-            .map(|c| if decoration(c) { ' ' } else { c })
-            .collect()
+        rest(&mut s.nfkc())
     };
     (plain, had_invisible)
 }

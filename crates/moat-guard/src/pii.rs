@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use regex::Regex;
 
-use crate::context::{char_after, char_before, find_in, find_numbers_in, merge, widen, Words};
+use crate::context::{char_after, char_before, find_in, merge, widen, Words};
 use crate::{Kind, Span};
 
 pub(crate) struct Pii {
@@ -187,7 +187,7 @@ impl Pii {
     }
 
     fn cards(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
-        for m in find_numbers_in(&self.card, text, &r) {
+        for m in find_in(&self.card, text, &r) {
             if !bounded(text, m.start(), m.end()) {
                 continue;
             }
@@ -236,7 +236,7 @@ impl Pii {
     }
 
     fn ibans(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
-        for m in find_numbers_in(&self.iban, text, &r) {
+        for m in find_in(&self.iban, text, &r) {
             // The pattern may swallow a trailing word; shrink to the country's length.
             let compact: String = m.as_str().chars().filter(|c| *c != ' ').collect();
             let Some(len) = compact.get(..2).and_then(iban_length) else {
@@ -268,7 +268,7 @@ impl Pii {
     }
 
     fn ssns(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
-        for m in find_numbers_in(&self.ssn, text, &r) {
+        for m in find_in(&self.ssn, text, &r) {
             if !bounded(text, m.start(), m.end()) {
                 continue;
             }
@@ -313,7 +313,7 @@ impl Pii {
     }
 
     fn ips(&self, text: &str, r: Range<usize>, out: &mut Vec<Span>) {
-        for m in find_numbers_in(&self.ipv4, text, &r) {
+        for m in find_in(&self.ipv4, text, &r) {
             let (s, e) = (m.start(), m.end());
             // Longer dotted sequences (OIDs, versions) and prefixed versions are not IPs.
             let prev = char_before(text, s);
@@ -367,7 +367,7 @@ impl Pii {
             if intl && !intl_shape {
                 continue;
             }
-            for m in find_numbers_in(re, text, &r) {
+            for m in find_in(re, text, &r) {
                 let t = m.as_str().trim_end();
                 let (s, e) = (m.start(), m.start() + t.len());
                 // An extension (`x905`) belongs to the number.
