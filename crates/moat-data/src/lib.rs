@@ -16,6 +16,7 @@
 
 mod parquet_meta;
 mod schema;
+pub mod stats;
 
 pub use schema::{
     summarize, Column, Error, Format, SchemaSummary, MAX_COLUMNS, MAX_FOOTER, SAMPLE_BYTES,

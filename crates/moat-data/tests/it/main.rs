@@ -23,3 +23,4 @@ fn parquet_files_from_pyarrow() {
         assert_eq!(serde_json::Value::Array(got), want["columns"], "{file}");
     }
 }
+mod stats;
