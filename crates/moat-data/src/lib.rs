@@ -14,7 +14,10 @@
     deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)
 )]
 
+pub mod collect;
+pub mod drift;
 mod parquet_meta;
+pub mod read;
 mod schema;
 pub mod stats;
 

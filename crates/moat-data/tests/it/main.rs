@@ -23,4 +23,5 @@ fn parquet_files_from_pyarrow() {
         assert_eq!(serde_json::Value::Array(got), want["columns"], "{file}");
     }
 }
+mod drift;
 mod stats;

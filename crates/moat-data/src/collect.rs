@@ -1,0 +1,226 @@
+//! The values of a dataset's columns, gathered a batch at a time for comparison. Memory
+//! is bounded whatever the file's size: at most [`MAX_NUMBERS`] numbers per column (a
+//! uniform reservoir sample beyond that, seeded so runs repeat), at most [`MAX_LABELS`]
+//! distinct labels per column (further ones are counted together), and at most
+//! [`MAX_TOKENS`] distinct tokens per text column.
+
+use std::collections::HashMap;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+
+use crate::read::{storage, ReadError, Storage, Table};
+
+/// Numbers kept per column; beyond, a uniform sample of this size.
+pub const MAX_NUMBERS: usize = 2_000_000;
+/// Distinct labels counted per column; later new ones are counted as one "other".
+pub const MAX_LABELS: usize = 100_000;
+/// Distinct tokens counted per text column.
+pub const MAX_TOKENS: usize = 200_000;
+/// Labels at least this long on average, mostly distinct, read as free text.
+const TEXT_MEAN_CHARS: f64 = 24.0;
+
+/// What one column holds.
+#[derive(Debug, Clone)]
+pub struct ColumnValues {
+    pub name: String,
+    pub storage: Storage,
+    /// Rows seen, nulls included.
+    pub rows: u64,
+    pub nulls: u64,
+    /// Numbers (sorted by [`ColumnValues::finish`]), a uniform sample beyond
+    /// [`MAX_NUMBERS`].
+    pub numbers: Vec<f64>,
+    /// Non-null numbers seen (more than `numbers.len()` when sampled).
+    pub numbers_seen: u64,
+    /// Label counts, and the count of labels past [`MAX_LABELS`] distinct ones.
+    pub labels: HashMap<String, u64>,
+    pub labels_overflow: u64,
+    /// Characters over all labels (for the mean length), and token counts.
+    pub label_chars: u64,
+    pub tokens: HashMap<String, u64>,
+    pub token_total: u64,
+    /// Per label, its length in characters (a sample as for numbers), for text columns.
+    pub lengths: Vec<f64>,
+    rng: u64,
+}
+
+impl ColumnValues {
+    fn new(name: &str, storage: Storage, seed: u64) -> Self {
+        ColumnValues {
+            name: name.to_owned(),
+            storage,
+            rows: 0,
+            nulls: 0,
+            numbers: Vec::new(),
+            numbers_seen: 0,
+            labels: HashMap::new(),
+            labels_overflow: 0,
+            label_chars: 0,
+            tokens: HashMap::new(),
+            token_total: 0,
+            lengths: Vec::new(),
+            rng: seed | 1,
+        }
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64*: deterministic, so a sampled comparison repeats.
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn push_number(&mut self, v: f64) {
+        self.numbers_seen += 1;
+        if self.numbers.len() < MAX_NUMBERS {
+            self.numbers.push(v);
+        } else {
+            // Algorithm R: the new value replaces a random kept one with probability
+            // MAX_NUMBERS / seen.
+            let j = self.next_random() % self.numbers_seen;
+            if let Some(slot) = usize::try_from(j)
+                .ok()
+                .and_then(|j| self.numbers.get_mut(j))
+            {
+                *slot = v;
+            }
+        }
+    }
+
+    fn push_label(&mut self, s: &str) {
+        self.label_chars += s.chars().count() as u64;
+        if let Some(c) = self.labels.get_mut(s) {
+            *c += 1;
+        } else if self.labels.len() < MAX_LABELS {
+            self.labels.insert(s.to_owned(), 1);
+        } else {
+            self.labels_overflow += 1;
+        }
+        let len = s.chars().count() as f64;
+        if self.lengths.len() < MAX_NUMBERS {
+            self.lengths.push(len);
+        }
+        for tok in tokens(s) {
+            self.token_total += 1;
+            if let Some(c) = self.tokens.get_mut(tok.as_str()) {
+                *c += 1;
+            } else if self.tokens.len() < MAX_TOKENS {
+                self.tokens.insert(tok, 1);
+            }
+        }
+    }
+
+    /// Sorts the numbers (and lengths) for the tests.
+    fn finish(&mut self) {
+        self.numbers.sort_by(f64::total_cmp);
+        self.lengths.sort_by(f64::total_cmp);
+    }
+
+    /// Non-null values.
+    pub fn present(&self) -> u64 {
+        self.rows - self.nulls
+    }
+
+    /// Whether a label column reads as free text: long labels, mostly distinct.
+    pub fn is_text(&self) -> bool {
+        let n = self.present();
+        if self.storage != Storage::Label || n == 0 {
+            return false;
+        }
+        let mean = self.label_chars as f64 / n as f64;
+        let distinct = (self.labels.len() as u64 + self.labels_overflow) as f64 / n as f64;
+        mean >= TEXT_MEAN_CHARS && distinct >= 0.5
+    }
+}
+
+/// Lowercased words of a text.
+pub fn tokens(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// Every column of a dataset, read to the end.
+#[derive(Debug, Clone)]
+pub struct DatasetValues {
+    pub rows: u64,
+    pub columns: Vec<ColumnValues>,
+}
+
+impl DatasetValues {
+    pub fn column(&self, name: &str) -> Option<&ColumnValues> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Reads every batch of `table` into per-column values.
+pub fn collect(table: &mut Table) -> Result<DatasetValues, ReadError> {
+    let mut columns: Vec<ColumnValues> = table
+        .schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| ColumnValues::new(f.name(), storage(f.data_type()), 0x9E37_79B9 + i as u64))
+        .collect();
+    let mut rows = 0u64;
+    while let Some(batch) = table.next_batch() {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        add_batch(&mut columns, &batch)?;
+    }
+    for c in &mut columns {
+        c.finish();
+    }
+    Ok(DatasetValues { rows, columns })
+}
+
+fn add_batch(columns: &mut [ColumnValues], batch: &RecordBatch) -> Result<(), ReadError> {
+    let cast_error = |e: arrow_schema::ArrowError| ReadError::Malformed {
+        format: "column",
+        message: e.to_string(),
+    };
+    for (c, array) in columns.iter_mut().zip(batch.columns()) {
+        c.rows += array.len() as u64;
+        c.nulls += array.null_count() as u64;
+        match c.storage {
+            Storage::Number => {
+                // Temporal values become their integer form first (days, microseconds…).
+                let as_int = matches!(
+                    array.data_type(),
+                    DataType::Date32
+                        | DataType::Date64
+                        | DataType::Timestamp(..)
+                        | DataType::Time32(_)
+                        | DataType::Time64(_)
+                        | DataType::Duration(_)
+                );
+                let array = if as_int {
+                    arrow_cast::cast(array, &DataType::Int64).map_err(cast_error)?
+                } else {
+                    array.clone()
+                };
+                let floats = arrow_cast::cast(&array, &DataType::Float64).map_err(cast_error)?;
+                let floats = floats.as_primitive::<arrow_array::types::Float64Type>();
+                for v in floats.iter().flatten() {
+                    if v.is_nan() {
+                        // NaN is a missing value, as the tools users compare with read it.
+                        c.nulls += 1;
+                    } else {
+                        c.push_number(v);
+                    }
+                }
+            }
+            Storage::Label => {
+                let text = arrow_cast::cast(array, &DataType::Utf8).map_err(cast_error)?;
+                for v in text.as_string::<i32>().iter().flatten() {
+                    c.push_label(v);
+                }
+            }
+            Storage::Other => {}
+        }
+    }
+    Ok(())
+}
