@@ -23,7 +23,7 @@
 //! drifted columns reaches `drift_share` (0.5), or when the drifted columns' severity,
 //! weighed, reaches it: many strongly drifted columns are never "no drift".
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -136,7 +136,7 @@ pub struct ColumnDrift {
     pub threshold: f64,
     pub drifted: bool,
     /// Effect sizes, whatever the test: `wasserstein_normed`, `psi`, `jensenshannon`.
-    pub effect: HashMap<&'static str, f64>,
+    pub effect: BTreeMap<&'static str, f64>,
     /// Significance beside the effect: the KS p-value of a numerical column.
     pub significance: Option<f64>,
     pub signals: Vec<Signal>,
@@ -201,7 +201,7 @@ fn schema_drift(name: String, reference_rows: u64, current_rows: u64) -> ColumnD
         p_value: None,
         threshold: 0.0,
         drifted: true,
-        effect: HashMap::new(),
+        effect: BTreeMap::new(),
         significance: None,
         signals: Vec::new(),
         severity: 1.0,
@@ -333,7 +333,7 @@ fn numerical(
     override_: Option<(Test, Option<f64>)>,
 ) -> ColumnDrift {
     let (a, b) = (&r.numbers, &c.numbers);
-    let mut effect = HashMap::new();
+    let mut effect = BTreeMap::new();
     let mut signals = Vec::new();
     let ks = stats::ks_2samp_sorted(a, b);
     let w = stats::wasserstein_normed_sorted(a, b);
@@ -459,7 +459,7 @@ fn categorical(
     let (rm, cm) = (category_counts(r), category_counts(c));
     let keys = buckets(&rm);
     let (rv, cv) = (bucketed(&rm, &keys), bucketed(&cm, &keys));
-    let mut effect = HashMap::new();
+    let mut effect = BTreeMap::new();
     let js = stats::jensen_shannon(&rv, &cv);
     if let Some(j) = js {
         effect.insert("jensenshannon", j);
@@ -582,7 +582,7 @@ fn text(r: &ColumnValues, c: &ColumnValues, o: &Options) -> ColumnDrift {
     // the share a sample of the same text would bring anyway.
     let once = r.tokens.values().filter(|&&n| n == 1).count() as u64;
     let expected = share(once, r.token_total);
-    let mut effect = HashMap::new();
+    let mut effect = BTreeMap::new();
     effect.insert("unseen_tokens", unseen_share);
     effect.insert("unseen_tokens_expected", expected);
     let wl = stats::wasserstein_normed_sorted(&r.lengths, &c.lengths).unwrap_or(0.0);

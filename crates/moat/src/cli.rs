@@ -70,6 +70,9 @@ pub(crate) enum Command {
     /// Find personal data and secrets in text, and redact them.
     #[command(subcommand)]
     Guard(GuardCmd),
+    /// Compare datasets: drift per column and for the dataset (CSV, JSON lines, Parquet).
+    #[command(subcommand)]
+    Data(DataCmd),
     /// Register, list, classify and review model versions; move aliases.
     #[command(subcommand)]
     Model(ModelCmd),
@@ -205,6 +208,41 @@ pub(crate) enum GuardCmd {
     /// Judge each text for prompt injection and jailbreaks: score, verdict, signals
     /// (one JSON line per text; exit 1 when one is an injection).
     Injection(GuardInjectionArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DataCmd {
+    /// Drift of CURRENT against a reference dataset, per column and for the dataset
+    /// (exit 0 no dataset drift, 1 dataset drift, 2 usage or I/O error).
+    Drift(DataDriftArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DataDriftArgs {
+    /// The dataset to judge (CSV with a header row, JSON lines or Parquet).
+    pub current: PathBuf,
+    /// The reference dataset it is compared with.
+    #[arg(long, value_name = "FILE")]
+    pub reference: PathBuf,
+    /// `table` for people, `json` for tools (`{"columns":[…],"drift_share":…,"dataset_drift":…}`).
+    #[arg(long, value_enum, default_value_t = DataFormat::Table)]
+    pub format: DataFormat,
+    /// The dataset drifts when this share of its columns drifts (or their weighed severity).
+    #[arg(long, default_value_t = 0.5, value_name = "SHARE")]
+    pub drift_share: f64,
+    /// A column to leave out (an identifier); repeat for several.
+    #[arg(long, value_name = "COLUMN")]
+    pub ignore: Vec<String>,
+    /// The test for a column, with an optional threshold: `amount=psi`, `amount=ks:0.01`
+    /// (ks, wasserstein, psi, chisquare, jensenshannon); repeat for several.
+    #[arg(long = "test", value_name = "COLUMN=TEST[:THRESHOLD]")]
+    pub tests: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum DataFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -100,6 +100,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sign(a) => crate::sign::sign(&a),
         Command::Verify(a) => crate::sign::verify(&a),
         Command::Guard(c) => crate::guard::run(c),
+        Command::Data(c) => crate::data::run(c),
         Command::Bom(a) if std::path::Path::new(&a.target).exists() => {
             let m =
                 crate::bom::from_path(std::path::Path::new(&a.target), a.signing_key.as_deref())?;
@@ -902,7 +903,8 @@ async fn dispatch(
         | Command::Scan(_)
         | Command::Sign(_)
         | Command::Verify(_)
-        | Command::Guard(_) => {
+        | Command::Guard(_)
+        | Command::Data(_) => {
             unreachable!("handled before a caller is resolved")
         }
     }

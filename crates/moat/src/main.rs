@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod config;
 mod context;
+mod data;
 mod files;
 mod guard;
 mod output;

@@ -665,6 +665,7 @@ fn register_scans_artifacts() {
         "pytorch-zip"
     );
 }
+mod data;
 mod guard;
 mod schemas;
 mod sign;
