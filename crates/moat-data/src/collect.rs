@@ -21,6 +21,31 @@ pub const MAX_TOKENS: usize = 200_000;
 /// Labels at least this long on average, mostly distinct, read as free text.
 const TEXT_MEAN_CHARS: f64 = 24.0;
 
+/// A hasher for label and token maps (FxHash's multiply-rotate): millions of short
+/// keys, no adversary to resist (a key is the dataset's own value, and every map is
+/// capped).
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(<[u8; 8]>::try_from(c).unwrap_or([0; 8]));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+}
+
+pub type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+
 /// What one column holds.
 #[derive(Debug, Clone)]
 pub struct ColumnValues {
@@ -35,14 +60,17 @@ pub struct ColumnValues {
     /// Non-null numbers seen (more than `numbers.len()` when sampled).
     pub numbers_seen: u64,
     /// Label counts, and the count of labels past [`MAX_LABELS`] distinct ones.
-    pub labels: HashMap<String, u64>,
+    pub labels: FastMap<String, u64>,
     pub labels_overflow: u64,
     /// Characters over all labels (for the mean length), and token counts.
     pub label_chars: u64,
-    pub tokens: HashMap<String, u64>,
+    pub tokens: FastMap<String, u64>,
     pub token_total: u64,
     /// Per label, its length in characters (a sample as for numbers), for text columns.
     pub lengths: Vec<f64>,
+    /// Whether tokens and lengths are kept: decided on the first batch (long labels,
+    /// mostly distinct), so ordinary categories cost one map update a row.
+    text_candidate: Option<bool>,
     rng: u64,
 }
 
@@ -55,12 +83,13 @@ impl ColumnValues {
             nulls: 0,
             numbers: Vec::new(),
             numbers_seen: 0,
-            labels: HashMap::new(),
+            labels: FastMap::default(),
             labels_overflow: 0,
             label_chars: 0,
-            tokens: HashMap::new(),
+            tokens: FastMap::default(),
             token_total: 0,
             lengths: Vec::new(),
+            text_candidate: None,
             rng: seed | 1,
         }
     }
@@ -99,6 +128,9 @@ impl ColumnValues {
         } else {
             self.labels_overflow += 1;
         }
+        if self.text_candidate == Some(false) {
+            return;
+        }
         let len = s.chars().count() as f64;
         if self.lengths.len() < MAX_NUMBERS {
             self.lengths.push(len);
@@ -109,6 +141,19 @@ impl ColumnValues {
                 *c += 1;
             } else if self.tokens.len() < MAX_TOKENS {
                 self.tokens.insert(tok, 1);
+            }
+        }
+    }
+
+    /// After the first batch: whether this column could be text at all.
+    fn decide_text(&mut self) {
+        if self.text_candidate.is_none() && self.storage == Storage::Label && self.present() > 0 {
+            let could = self.is_text();
+            self.text_candidate = Some(could);
+            if !could {
+                self.tokens = FastMap::default();
+                self.lengths = Vec::new();
+                self.token_total = 0;
             }
         }
     }
@@ -132,7 +177,7 @@ impl ColumnValues {
         }
         let mean = self.label_chars as f64 / n as f64;
         let distinct = (self.labels.len() as u64 + self.labels_overflow) as f64 / n as f64;
-        mean >= TEXT_MEAN_CHARS && distinct >= 0.5
+        self.text_candidate != Some(false) && mean >= TEXT_MEAN_CHARS && distinct >= 0.5
     }
 }
 
@@ -170,6 +215,9 @@ pub fn collect(table: &mut Table) -> Result<DatasetValues, ReadError> {
         let batch = batch?;
         rows += batch.num_rows() as u64;
         add_batch(&mut columns, &batch)?;
+        for c in &mut columns {
+            c.decide_text();
+        }
     }
     for c in &mut columns {
         c.finish();

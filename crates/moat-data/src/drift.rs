@@ -411,8 +411,21 @@ fn default_threshold(t: Test, o: &Options) -> f64 {
 fn category_counts(v: &ColumnValues) -> HashMap<String, f64> {
     let mut m: HashMap<String, f64> = HashMap::new();
     if v.storage == Storage::Number {
-        for x in &v.numbers {
-            *m.entry(format!("{x}")).or_insert(0.0) += 1.0;
+        // The numbers are sorted: count each run of equal values once.
+        let mut run: Option<(f64, f64)> = None;
+        for &x in &v.numbers {
+            match &mut run {
+                Some((value, n)) if *value == x => *n += 1.0,
+                _ => {
+                    if let Some((value, n)) = run.take() {
+                        m.insert(format!("{value}"), n);
+                    }
+                    run = Some((x, 1.0));
+                }
+            }
+        }
+        if let Some((value, n)) = run {
+            m.insert(format!("{value}"), n);
         }
     } else {
         for (k, n) in &v.labels {

@@ -24,46 +24,36 @@ pub fn wasserstein_sorted(a: &[f64], b: &[f64]) -> Option<f64> {
     let mut prev: Option<f64> = None;
     let mut total = 0.0;
     // Walk every value of both samples in order (duplicates included, as scipy's
-    // concatenated and sorted array holds them), with the ECDFs just right of the
-    // previous value.
+    // concatenated and sorted array holds them). When the next value is past the
+    // previous one, every value up to the previous one has been taken: `i` and `j` are
+    // the counts that scipy's searchsorted(side='right') gives at it.
     loop {
-        let x = match (a.get(i), b.get(j)) {
+        let (x, from_a) = match (a.get(i), b.get(j)) {
             (Some(&x), Some(&y)) => {
                 if x <= y {
-                    i += 1;
-                    x
+                    (x, true)
                 } else {
-                    j += 1;
-                    y
+                    (y, false)
                 }
             }
-            (Some(&x), None) => {
-                i += 1;
-                x
-            }
-            (None, Some(&y)) => {
-                j += 1;
-                y
-            }
+            (Some(&x), None) => (x, true),
+            (None, Some(&y)) => (y, false),
             (None, None) => break,
         };
         if let Some(p) = prev {
             let delta = x - p;
             if delta != 0.0 {
-                // CDFs at `p`: the values ≤ p (searchsorted side='right').
-                let ca = count_le(a, p) as f64 / fa;
-                let cb = count_le(b, p) as f64 / fb;
-                total += (ca - cb).abs() * delta;
+                total += (i as f64 / fa - j as f64 / fb).abs() * delta;
             }
+        }
+        if from_a {
+            i += 1;
+        } else {
+            j += 1;
         }
         prev = Some(x);
     }
     Some(total)
-}
-
-/// How many values of a sorted slice are at most `x`.
-fn count_le(s: &[f64], x: f64) -> usize {
-    s.partition_point(|&v| v <= x)
 }
 
 /// The Wasserstein distance divided by the reference's standard deviation (population,
