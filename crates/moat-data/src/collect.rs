@@ -51,6 +51,8 @@ pub type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>
 pub struct ColumnValues {
     pub name: String,
     pub storage: Storage,
+    /// The Arrow type it was read as (`Int64`, `Utf8`, …), or as a stream declared it.
+    pub arrow_type: String,
     /// Rows seen, nulls included.
     pub rows: u64,
     pub nulls: u64,
@@ -59,6 +61,11 @@ pub struct ColumnValues {
     pub numbers: Vec<f64>,
     /// Non-null numbers seen (more than `numbers.len()` when sampled).
     pub numbers_seen: u64,
+    /// The smallest and largest number seen (of every value, not only the sample).
+    pub range: Option<(f64, f64)>,
+    /// Each distinct number and its count, when a profile stands in for the values of
+    /// a column of few distinct numbers (its `numbers` are then only quantiles).
+    pub number_counts: Option<Vec<(f64, f64)>>,
     /// Label counts, and the count of labels past [`MAX_LABELS`] distinct ones.
     pub labels: FastMap<String, u64>,
     pub labels_overflow: u64,
@@ -72,17 +79,45 @@ pub struct ColumnValues {
     /// mostly distinct), so ordinary categories cost one map update a row.
     text_candidate: Option<bool>,
     rng: u64,
+    /// Numbers (and text lengths) kept at most: [`MAX_NUMBERS`] unless a stream asked
+    /// for fewer.
+    max_numbers: usize,
+    /// Values of another type than the column's, in a stream (a word in a numeric
+    /// column): counted, not analysed.
+    pub mismatched: u64,
+    /// Summaries over every value (not only the kept sample), when asked for.
+    pub sketches: Option<Sketches>,
+    /// Fixed histogram bins (inner edges) and the reference's counts in them, when the
+    /// values stand in for a profile.
+    pub bins: Option<(Vec<f64>, Vec<f64>)>,
+    /// A profile said this column is text.
+    pub force_text: bool,
+    /// Labels and tokens seen once, when the counts above are only the most frequent
+    /// (a profile's): the Good–Turing estimate needs all of them.
+    pub label_singletons: Option<u64>,
+    pub token_singletons: Option<u64>,
+}
+
+/// Mergeable summaries kept beside the values, over every value.
+#[derive(Debug, Clone, Default)]
+pub struct Sketches {
+    pub moments: crate::sketch::Moments,
+    pub quantiles: crate::sketch::Kll,
+    pub distinct: crate::sketch::Distinct,
 }
 
 impl ColumnValues {
-    fn new(name: &str, storage: Storage, seed: u64) -> Self {
+    pub(crate) fn new(name: &str, storage: Storage, seed: u64) -> Self {
         ColumnValues {
             name: name.to_owned(),
             storage,
+            arrow_type: String::new(),
             rows: 0,
             nulls: 0,
             numbers: Vec::new(),
             numbers_seen: 0,
+            range: None,
+            number_counts: None,
             labels: FastMap::default(),
             labels_overflow: 0,
             label_chars: 0,
@@ -91,6 +126,13 @@ impl ColumnValues {
             lengths: Vec::new(),
             text_candidate: None,
             rng: seed | 1,
+            max_numbers: MAX_NUMBERS,
+            mismatched: 0,
+            sketches: None,
+            bins: None,
+            force_text: false,
+            label_singletons: None,
+            token_singletons: None,
         }
     }
 
@@ -103,12 +145,22 @@ impl ColumnValues {
     }
 
     fn push_number(&mut self, v: f64) {
+        if let Some(s) = &mut self.sketches {
+            s.moments.add(v);
+            s.quantiles.add(v);
+            s.distinct
+                .add_hash(crate::sketch::hash64(&v.to_bits().to_le_bytes()));
+        }
         self.numbers_seen += 1;
-        if self.numbers.len() < MAX_NUMBERS {
+        self.range = Some(match self.range {
+            Some((lo, hi)) => (lo.min(v), hi.max(v)),
+            None => (v, v),
+        });
+        if self.numbers.len() < self.max_numbers {
             self.numbers.push(v);
         } else {
             // Algorithm R: the new value replaces a random kept one with probability
-            // MAX_NUMBERS / seen.
+            // kept / seen.
             let j = self.next_random() % self.numbers_seen;
             if let Some(slot) = usize::try_from(j)
                 .ok()
@@ -120,6 +172,9 @@ impl ColumnValues {
     }
 
     fn push_label(&mut self, s: &str) {
+        if let Some(sk) = &mut self.sketches {
+            sk.distinct.add_hash(crate::sketch::hash64(s.as_bytes()));
+        }
         self.label_chars += s.chars().count() as u64;
         if let Some(c) = self.labels.get_mut(s) {
             *c += 1;
@@ -132,7 +187,7 @@ impl ColumnValues {
             return;
         }
         let len = s.chars().count() as f64;
-        if self.lengths.len() < MAX_NUMBERS {
+        if self.lengths.len() < self.max_numbers {
             self.lengths.push(len);
         }
         for tok in tokens(s) {
@@ -171,6 +226,9 @@ impl ColumnValues {
 
     /// Whether a label column reads as free text: long labels, mostly distinct.
     pub fn is_text(&self) -> bool {
+        if self.force_text {
+            return true;
+        }
         let n = self.present();
         if self.storage != Storage::Label || n == 0 {
             return false;
@@ -203,26 +261,167 @@ impl DatasetValues {
 
 /// Reads every batch of `table` into per-column values.
 pub fn collect(table: &mut Table) -> Result<DatasetValues, ReadError> {
-    let mut columns: Vec<ColumnValues> = table
-        .schema
-        .fields()
-        .iter()
-        .enumerate()
-        .map(|(i, f)| ColumnValues::new(f.name(), storage(f.data_type()), 0x9E37_79B9 + i as u64))
-        .collect();
-    let mut rows = 0u64;
+    collect_with(table, false)
+}
+
+/// As [`collect`], with `sketches` also kept over every value (for a profile).
+pub fn collect_with(table: &mut Table, sketches: bool) -> Result<DatasetValues, ReadError> {
+    let mut c = Collector::for_schema(
+        &table.schema,
+        Limits {
+            sketches,
+            ..Limits::default()
+        },
+    );
     while let Some(batch) = table.next_batch() {
-        let batch = batch?;
-        rows += batch.num_rows() as u64;
-        add_batch(&mut columns, &batch)?;
-        for c in &mut columns {
-            c.decide_text();
+        c.add_batch(&batch?)?;
+    }
+    Ok(c.finish())
+}
+
+/// What a [`Collector`] keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Keep mergeable sketches over every value (what a profile needs).
+    pub sketches: bool,
+    /// Numbers kept per column for the tests; beyond, a uniform sample of this many
+    /// (8 bytes each). At most [`MAX_NUMBERS`].
+    pub max_numbers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            sketches: false,
+            max_numbers: MAX_NUMBERS,
         }
     }
-    for c in &mut columns {
-        c.finish();
+}
+
+/// One value of a row added to a stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    Null,
+    Number(f64),
+    Text(&'a str),
+    Bool(bool),
+}
+
+/// Rows a stream decides text columns on when they come one at a time.
+const TEXT_DECISION_ROWS: u64 = 1024;
+
+/// Column values gathered from a stream: Arrow batches, or rows one at a time (the
+/// gateway's live traffic). Memory is bounded whatever the stream's length: per column
+/// at most `max_numbers` numbers, [`MAX_LABELS`] labels and [`MAX_TOKENS`] tokens, plus
+/// sketches of fixed size. [`Collector::snapshot`] gives what a drift comparison reads
+/// at any point; [`Collector::profile`] the profile so far.
+#[derive(Debug, Clone)]
+pub struct Collector {
+    columns: Vec<ColumnValues>,
+    rows: u64,
+}
+
+impl Collector {
+    /// A collector for columns of these names and Arrow types.
+    pub fn new(columns: &[(&str, DataType)], limits: Limits) -> Self {
+        let columns = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (name, t))| {
+                let mut c = ColumnValues::new(name, storage(t), 0x9E37_79B9 + i as u64);
+                c.arrow_type = t.to_string();
+                c.max_numbers = limits.max_numbers.clamp(1, MAX_NUMBERS);
+                c.sketches = limits.sketches.then(Sketches::default);
+                c
+            })
+            .collect();
+        Collector { columns, rows: 0 }
     }
-    Ok(DatasetValues { rows, columns })
+
+    pub fn for_schema(schema: &arrow_schema::Schema, limits: Limits) -> Self {
+        let cols: Vec<(&str, DataType)> = schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().as_str(), f.data_type().clone()))
+            .collect();
+        Collector::new(&cols, limits)
+    }
+
+    /// Rows added so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Adds a batch whose columns are this collector's, in order.
+    pub fn add_batch(&mut self, batch: &RecordBatch) -> Result<(), ReadError> {
+        if batch.num_columns() != self.columns.len() {
+            return Err(ReadError::Malformed {
+                format: "batch",
+                message: format!(
+                    "{} columns where the stream has {}",
+                    batch.num_columns(),
+                    self.columns.len()
+                ),
+            });
+        }
+        self.rows += batch.num_rows() as u64;
+        add_batch(&mut self.columns, batch)?;
+        for c in &mut self.columns {
+            c.decide_text();
+        }
+        Ok(())
+    }
+
+    /// Adds one row: a value per column, in order (missing trailing values are nulls,
+    /// extra ones are ignored). A value of another type than its column's is parsed
+    /// when it can be (a number in text), else counted in `mismatched`.
+    pub fn add_row(&mut self, row: &[Value<'_>]) {
+        self.rows += 1;
+        for (i, c) in self.columns.iter_mut().enumerate() {
+            c.rows += 1;
+            match (c.storage, row.get(i).copied().unwrap_or(Value::Null)) {
+                (_, Value::Null) | (Storage::Other, _) => c.nulls += 1,
+                (Storage::Number, Value::Number(v)) if v.is_nan() => c.nulls += 1,
+                (Storage::Number, Value::Number(v)) => c.push_number(v),
+                (Storage::Number, Value::Bool(b)) => c.push_number(f64::from(u8::from(b))),
+                (Storage::Number, Value::Text(t)) => match t.trim().parse::<f64>() {
+                    Ok(v) if !v.is_nan() => c.push_number(v),
+                    _ => {
+                        c.nulls += 1;
+                        c.mismatched += 1;
+                    }
+                },
+                (Storage::Label, Value::Text(t)) => c.push_label(t),
+                (Storage::Label, Value::Bool(b)) => c.push_label(if b { "true" } else { "false" }),
+                (Storage::Label, Value::Number(v)) => c.push_label(&v.to_string()),
+            }
+            if self.rows == TEXT_DECISION_ROWS {
+                c.decide_text();
+            }
+        }
+    }
+
+    /// What a comparison reads now (the collector goes on).
+    pub fn snapshot(&self) -> DatasetValues {
+        self.clone().finish()
+    }
+
+    pub fn finish(mut self) -> DatasetValues {
+        for c in &mut self.columns {
+            c.decide_text();
+            c.finish();
+        }
+        DatasetValues {
+            rows: self.rows,
+            columns: self.columns,
+        }
+    }
+
+    /// The profile of what was added (sketched over every value when the collector
+    /// keeps sketches, else over the kept sample).
+    pub fn profile(&self) -> crate::profile::Profile {
+        crate::profile::Profile::from_values(&self.snapshot())
+    }
 }
 
 fn add_batch(columns: &mut [ColumnValues], batch: &RecordBatch) -> Result<(), ReadError> {

@@ -242,8 +242,15 @@ fn severity(test: Test, statistic: f64, threshold: f64, drifted: bool) -> f64 {
 
 fn column(r: &ColumnValues, c: &ColumnValues, o: &Options) -> ColumnDrift {
     let override_ = o.per_column.get(&r.name).copied();
+    let distinct = r
+        .number_counts
+        .as_ref()
+        .map_or_else(|| distinct_sorted(&r.numbers), Vec::len);
+    // A profile without value counts had too many distinct numbers to keep them: its
+    // stand-in quantiles are not categories.
+    let profiled_many = r.bins.is_some() && r.number_counts.is_none();
     let numeric_categorical =
-        r.storage == Storage::Number && distinct_sorted(&r.numbers) <= o.max_numeric_categories;
+        r.storage == Storage::Number && !profiled_many && distinct <= o.max_numeric_categories;
     let mut out = if r.storage == Storage::Number
         && !numeric_categorical
         && !matches!(override_, Some((Test::Chisquare | Test::Jensenshannon, _)))
@@ -306,7 +313,7 @@ fn distinct_sorted(v: &[f64]) -> usize {
 }
 
 /// Decile edges of a sorted sample (inner edges, duplicates dropped).
-fn decile_edges(sorted: &[f64]) -> Vec<f64> {
+pub(crate) fn decile_edges(sorted: &[f64]) -> Vec<f64> {
     let mut edges: Vec<f64> = (1..10)
         .filter_map(|k| quantile_sorted(sorted, k as f64 / 10.0))
         .collect();
@@ -337,8 +344,14 @@ fn numerical(
     let mut signals = Vec::new();
     let ks = stats::ks_2samp_sorted(a, b);
     let w = stats::wasserstein_normed_sorted(a, b);
-    let edges = decile_edges(a);
-    let psi = stats::psi(&stats::bin_counts(a, &edges), &stats::bin_counts(b, &edges));
+    // PSI on the bins fixed when the reference was profiled, else on its deciles.
+    let psi = match &r.bins {
+        Some((edges, counts)) => stats::psi(counts, &stats::bin_counts(b, edges)),
+        None => {
+            let edges = decile_edges(a);
+            stats::psi(&stats::bin_counts(a, &edges), &stats::bin_counts(b, &edges))
+        }
+    };
     if let Some(w) = w {
         effect.insert("wasserstein_normed", w);
     }
@@ -346,7 +359,8 @@ fn numerical(
         effect.insert("psi", p);
     }
     // Values outside the reference's range.
-    if let (Some(&lo), Some(&hi)) = (a.first(), a.last()) {
+    let range = r.range.or_else(|| Some((*a.first()?, *a.last()?)));
+    if let Some((lo, hi)) = range {
         let outside = b.iter().filter(|&&v| v < lo || v > hi).count();
         let s = share(outside as u64, b.len() as u64);
         signals.push(Signal {
@@ -356,7 +370,8 @@ fn numerical(
             drifted: s >= o.unseen,
         });
     }
-    let small = a.len() <= o.small_sample;
+    // The size of the reference, not of what is kept of it (a sample, a profile).
+    let small = r.numbers_seen as usize <= o.small_sample;
     let (test, threshold) = match override_ {
         Some((t, th)) => (t, th.unwrap_or(default_threshold(t, o))),
         None if small => (Test::Ks, o.ks_p),
@@ -410,7 +425,11 @@ fn default_threshold(t: Test, o: &Options) -> f64 {
 /// Categories: the column's labels, or its few distinct numbers as labels.
 fn category_counts(v: &ColumnValues) -> HashMap<String, f64> {
     let mut m: HashMap<String, f64> = HashMap::new();
-    if v.storage == Storage::Number {
+    if let (Storage::Number, Some(counts)) = (v.storage, &v.number_counts) {
+        for (value, n) in counts {
+            m.insert(format!("{value}"), *n);
+        }
+    } else if v.storage == Storage::Number {
         // The numbers are sorted: count each run of equal values once.
         let mut run: Option<(f64, f64)> = None;
         for &x in &v.numbers {
@@ -432,18 +451,23 @@ fn category_counts(v: &ColumnValues) -> HashMap<String, f64> {
             m.insert(k.clone(), *n as f64);
         }
         if v.labels_overflow > 0 {
-            m.insert("\u{0}other".into(), v.labels_overflow as f64);
+            m.insert(OTHER.into(), v.labels_overflow as f64);
         }
     }
     m
 }
+
+/// The key that counts a reference's labels past its cap.
+const OTHER: &str = "\u{0}other";
 
 /// The categories compared: all of the reference's when few, else its 50 most frequent
 /// plus one bucket for the rest (and for values it never had).
 const TOP: usize = 50;
 
 fn buckets(r: &HashMap<String, f64>) -> Vec<String> {
-    let mut keys: Vec<(&String, &f64)> = r.iter().collect();
+    // The reference's own "other" (labels past its cap) is never a bucket of its own:
+    // it belongs with the rest.
+    let mut keys: Vec<(&String, &f64)> = r.iter().filter(|(k, _)| k.as_str() != OTHER).collect();
     keys.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
     keys.into_iter().take(TOP).map(|(k, _)| k.clone()).collect()
 }
@@ -494,19 +518,20 @@ fn categorical(
     }
     let (statistic, p_value) = match test {
         Test::Chisquare => {
-            let total_c: f64 = cv.iter().sum();
-            let total_r: f64 = rv.iter().sum();
-            // Expected counts from the reference's shares; an empty reference bucket
-            // (no "other" values) is left out, as scipy cannot score it.
-            let pairs: Vec<(f64, f64)> = cv
-                .iter()
-                .zip(&rv)
-                .filter(|(_, &e)| e > 0.0)
-                .map(|(&o, &e)| (o, e * total_c / total_r.max(1.0)))
-                .collect();
-            let (obs, exp): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
-            match stats::chisquare(&obs, &exp) {
-                Some((s, p)) => (s, Some(p)),
+            // Two samples, each with its own noise: the test of homogeneity of the 2×k
+            // table (a goodness-of-fit test against the reference's shares takes them
+            // as exact, and false-alarms on a small reference of many categories).
+            // The categories tested are the most frequent of both samples together:
+            // chosen by the table's column totals, which (unlike the reference's own
+            // most frequent) does not bias the test.
+            let mut both = rm.clone();
+            for (k, n) in &cm {
+                *both.entry(k.clone()).or_insert(0.0) += n;
+            }
+            let keys = buckets(&both);
+            let (a, b) = pool_sparse(&bucketed(&rm, &keys), &bucketed(&cm, &keys));
+            match stats::chi2_contingency(&a, &b) {
+                Some((s, p, _)) => (s, Some(p)),
                 None => (0.0, Some(1.0)),
             }
         }
@@ -527,8 +552,14 @@ fn categorical(
         .map(|(_, n)| n)
         .sum();
     let unseen_share = share(unseen as u64, c.present());
-    let singletons = rm.values().filter(|&&n| n == 1.0).count() as f64;
-    let expected = singletons / r.present().max(1) as f64;
+    let singletons = r.label_singletons.map_or_else(
+        || rm.values().filter(|&&n| n == 1.0).count() as f64,
+        |s| s as f64,
+    );
+    // A reference whose rarest labels were not all kept (a profile keeps the most
+    // frequent, the collector caps its map) may have had any label outside what it
+    // kept: its share of such values is also what a sample may bring.
+    let expected = (singletons + r.labels_overflow as f64) / r.present().max(1) as f64;
     let signals = vec![Signal {
         kind: "unseen-categories",
         reference: expected,
@@ -551,6 +582,50 @@ fn categorical(
         reference_rows: r.present(),
         current_rows: c.present(),
     }
+}
+
+/// Categories pooled while a cell of the 2×k table is expected to hold fewer than 5
+/// values (and the pool joined to the smallest other category while still that
+/// sparse): the chi-square approximation does not hold for sparse cells.
+fn pool_sparse(a: &[f64], b: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    const MIN_EXPECTED: f64 = 5.0;
+    let (ta, tb): (f64, f64) = (a.iter().sum(), b.iter().sum());
+    let n = ta + tb;
+    let smaller = ta.min(tb);
+    let sparse = |x: f64, y: f64| n > 0.0 && (x + y) * smaller / n < MIN_EXPECTED;
+    let (mut xa, mut xb) = (Vec::new(), Vec::new());
+    let (mut pa, mut pb) = (0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b) {
+        if sparse(x, y) {
+            pa += x;
+            pb += y;
+        } else {
+            xa.push(x);
+            xb.push(y);
+        }
+    }
+    if pa + pb > 0.0 {
+        let smallest = xa
+            .iter()
+            .zip(&xb)
+            .map(|(x, y)| x + y)
+            .enumerate()
+            .min_by(|p, q| p.1.total_cmp(&q.1))
+            .map(|(i, _)| i);
+        match smallest {
+            Some(i) if sparse(pa, pb) => {
+                if let (Some(x), Some(y)) = (xa.get_mut(i), xb.get_mut(i)) {
+                    *x += pa;
+                    *y += pb;
+                }
+            }
+            _ => {
+                xa.push(pa);
+                xb.push(pb);
+            }
+        }
+    }
+    (xa, xb)
 }
 
 /// The distance between two halves of the reference (alternate labels), on the same
@@ -593,8 +668,14 @@ fn text(r: &ColumnValues, c: &ColumnValues, o: &Options) -> ColumnDrift {
     let unseen_share = share(unseen, c.token_total);
     // A vocabulary keeps growing: tokens seen once in the reference (Good–Turing) are
     // the share a sample of the same text would bring anyway.
-    let once = r.tokens.values().filter(|&&n| n == 1).count() as u64;
-    let expected = share(once, r.token_total);
+    let once = r
+        .token_singletons
+        .unwrap_or_else(|| r.tokens.values().filter(|&&n| n == 1).count() as u64);
+    // Tokens the reference had but did not keep (past its cap, or a profile's rarest)
+    // may be any of the current ones: their share is also expected.
+    let kept: u64 = r.tokens.values().sum();
+    let not_kept = r.token_total.saturating_sub(kept);
+    let expected = share(once + not_kept, r.token_total).min(1.0);
     let mut effect = BTreeMap::new();
     effect.insert("unseen_tokens", unseen_share);
     effect.insert("unseen_tokens_expected", expected);
@@ -603,12 +684,19 @@ fn text(r: &ColumnValues, c: &ColumnValues, o: &Options) -> ColumnDrift {
     // Newly frequent tokens: current share at least 5 times the reference's (floored).
     let rt = r.token_total.max(1) as f64;
     let ct = c.token_total.max(1) as f64;
+    // A token the reference lacks had at most half a count, or, when the reference
+    // kept only its most frequent tokens, at most the least frequent kept one.
+    let floor = if not_kept > 0 {
+        r.tokens.values().min().map_or(0.5, |&m| m as f64) / rt
+    } else {
+        0.5 / rt
+    };
     let enriched = c
         .tokens
         .iter()
         .filter(|(t, &n)| {
             let cs = n as f64 / ct;
-            let rs = r.tokens.get(*t).map_or(0.5 / rt, |&m| m as f64 / rt);
+            let rs = r.tokens.get(*t).map_or(floor, |&m| m as f64 / rt);
             n >= 20 && cs >= 0.005 && cs >= 5.0 * rs
         })
         .count();

@@ -14,11 +14,14 @@
     deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)
 )]
 
+pub mod check;
 pub mod collect;
 pub mod drift;
 mod parquet_meta;
+pub mod profile;
 pub mod read;
 mod schema;
+pub mod sketch;
 pub mod stats;
 
 pub use schema::{

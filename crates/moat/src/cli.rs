@@ -212,18 +212,74 @@ pub(crate) enum GuardCmd {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum DataCmd {
-    /// Drift of CURRENT against a reference dataset, per column and for the dataset
-    /// (exit 0 no dataset drift, 1 dataset drift, 2 usage or I/O error).
+    /// Profile datasets into a baseline of a few kilobytes: per column type, rows,
+    /// nulls, distinct count, range, moments, quantiles, fixed histogram bins, top
+    /// categories (several files are profiled as one dataset).
+    Profile(DataProfileArgs),
+    /// Merge profiles of parts of a dataset into the profile of the whole.
+    Merge(DataMergeArgs),
+    /// Validate a dataset against a baseline profile and constraints: schema, nulls,
+    /// ranges, allowed categories, uniqueness, row counts; every violation with rows
+    /// (exit 0 valid, 1 violations, 2 usage or I/O error).
+    Check(DataCheckArgs),
+    /// Drift of CURRENT against a reference dataset or a baseline profile, per column
+    /// and for the dataset (exit 0 no dataset drift, 1 dataset drift, 2 usage or I/O
+    /// error).
     Drift(DataDriftArgs),
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct DataProfileArgs {
+    /// The dataset (CSV with a header row, JSON lines or Parquet); several files of the
+    /// same columns make one profile.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Where to write the profile (JSON); without it the profile goes to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// With `-o`: `table` prints a summary, `json` the profile itself.
+    #[arg(long, value_enum, default_value_t = DataFormat::Table)]
+    pub format: DataFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("rules").required(true).multiple(true).args(["baseline", "constraints"])))]
+pub(crate) struct DataCheckArgs {
+    /// The dataset to validate (CSV with a header row, JSON lines or Parquet).
+    pub file: PathBuf,
+    /// The profile it should conform to (schema, and rules inferred from it).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Explicit rules (TOML: `[dataset]` min_rows, max_rows, allow_extra_columns,
+    /// optional_columns, infer, allow_type_widening; `[columns.NAME]` type, not_null,
+    /// max_null_share, min, max, allowed, unique).
+    #[arg(long, value_name = "FILE")]
+    pub constraints: Option<PathBuf>,
+    /// `table` for people, `json` for tools.
+    #[arg(long, value_enum, default_value_t = DataFormat::Table)]
+    pub format: DataFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DataMergeArgs {
+    /// Profiles written by `moat data profile`.
+    #[arg(required = true, num_args = 2..)]
+    pub profiles: Vec<PathBuf>,
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("against").required(true).args(["reference", "baseline"])))]
 pub(crate) struct DataDriftArgs {
     /// The dataset to judge (CSV with a header row, JSON lines or Parquet).
     pub current: PathBuf,
     /// The reference dataset it is compared with.
     #[arg(long, value_name = "FILE")]
-    pub reference: PathBuf,
+    pub reference: Option<PathBuf>,
+    /// A profile (`moat data profile … -o baseline.json`) it is compared with instead.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// `table` for people, `json` for tools (`{"columns":[…],"drift_share":…,"dataset_drift":…}`).
     #[arg(long, value_enum, default_value_t = DataFormat::Table)]
     pub format: DataFormat,

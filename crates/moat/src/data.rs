@@ -1,19 +1,26 @@
-//! `moat data drift`: reads two datasets with `moat-data` and prints the drift report,
-//! as a table or as the JSON other tools parse. Exit codes: 0 no dataset drift, 1 the
-//! dataset drifted, 2 a usage or I/O error.
+//! `moat data profile | merge | drift`: profiles datasets into baselines, merges them,
+//! and prints drift against a dataset or a baseline, as a table or as the JSON other
+//! tools parse. Exit codes: 0 no dataset drift, 1 the dataset drifted, 2 a usage or
+//! I/O error.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use moat_data::drift::{compare, DriftReport, Options, Test};
+use moat_data::profile::Profile;
 
-use crate::cli::{DataCmd, DataDriftArgs, DataFormat};
+use crate::cli::{
+    DataCheckArgs, DataCmd, DataDriftArgs, DataFormat, DataMergeArgs, DataProfileArgs,
+};
 use crate::context::UsageError;
 use crate::output;
 
 pub(crate) fn run(cmd: DataCmd) -> anyhow::Result<ExitCode> {
     let result = match cmd {
+        DataCmd::Profile(a) => profile(&a),
+        DataCmd::Merge(a) => merge(&a),
+        DataCmd::Check(a) => check(&a),
         DataCmd::Drift(a) => drift(&a),
     };
     // Exit 1 means drift: a file that cannot be read is 2, like a usage error.
@@ -25,12 +32,236 @@ pub(crate) fn run(cmd: DataCmd) -> anyhow::Result<ExitCode> {
 }
 
 fn read(path: &Path) -> anyhow::Result<moat_data::collect::DatasetValues> {
+    read_with(path, false)
+}
+
+fn read_with(path: &Path, sketches: bool) -> anyhow::Result<moat_data::collect::DatasetValues> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
     let mut table =
         moat_data::read::open(file).with_context(|| format!("cannot read `{}`", path.display()))?;
-    moat_data::collect::collect(&mut table)
+    moat_data::collect::collect_with(&mut table, sketches)
         .with_context(|| format!("cannot read `{}`", path.display()))
+}
+
+/// The profile of one dataset file.
+pub(crate) fn profile_file(path: &Path) -> anyhow::Result<Profile> {
+    Ok(Profile::from_values(&read_with(path, true)?))
+}
+
+pub(crate) fn load_profile(path: &Path) -> anyhow::Result<Profile> {
+    let bytes = read_bounded(path, moat_data::profile::MAX_PROFILE_BYTES)?;
+    Profile::from_json(&bytes).with_context(|| format!("cannot use `{}`", path.display()))
+}
+
+fn read_bounded(path: &Path, limit: usize) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
+    let mut bytes = Vec::new();
+    #[expect(clippy::disallowed_methods, reason = "capped by take")]
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    Ok(bytes)
+}
+
+/// Writes next to the destination, then renames: a crash leaves the old file or the
+/// new one, never half of one.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in `{}`", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(())
+}
+
+fn profile(a: &DataProfileArgs) -> anyhow::Result<ExitCode> {
+    let mut merged: Option<Profile> = None;
+    for f in &a.files {
+        let p = profile_file(f)?;
+        match &mut merged {
+            Some(m) => {
+                check_same_columns(m, &p, f)?;
+                m.merge(&p);
+            }
+            None => merged = Some(p),
+        }
+    }
+    let p = merged.ok_or_else(|| UsageError("name at least one dataset file".into()))?;
+    emit_profile(&p, a.output.as_deref(), a.format)
+}
+
+fn check_same_columns(a: &Profile, b: &Profile, path: &Path) -> anyhow::Result<()> {
+    let names = |p: &Profile| p.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    if names(a) != names(b) {
+        anyhow::bail!(
+            "`{}` has columns {:?}, the files before it {:?}: profile datasets of the same columns together",
+            path.display(),
+            names(b),
+            names(a)
+        );
+    }
+    Ok(())
+}
+
+fn emit_profile(
+    p: &Profile,
+    output: Option<&Path>,
+    format: DataFormat,
+) -> anyhow::Result<ExitCode> {
+    let bytes = p.to_json();
+    match output {
+        None => {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)?;
+            out.write_all(b"\n")?;
+        }
+        Some(path) => {
+            write_atomic(path, &bytes)?;
+            match format {
+                DataFormat::Json => output::json(p)?,
+                DataFormat::Table => {
+                    profile_table(p);
+                    output::line(format!(
+                        "wrote {} ({:.1} KB, {} rows, {} columns)",
+                        path.display(),
+                        bytes.len() as f64 / 1024.0,
+                        p.rows,
+                        p.columns.len()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn profile_table(p: &Profile) {
+    let opt = |x: Option<f64>| x.map_or_else(String::new, num);
+    let rows: Vec<Vec<String>> = p
+        .columns
+        .iter()
+        .map(|c| {
+            let top = c.top.as_ref().map_or_else(String::new, |t| {
+                t.top
+                    .iter()
+                    .take(3)
+                    .map(|(k, n)| format!("{k} ({n})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            vec![
+                c.name.clone(),
+                c.kind.clone(),
+                c.rows.to_string(),
+                c.nulls.to_string(),
+                format!(
+                    "{}{}",
+                    if c.distinct.exact { "" } else { "~" },
+                    c.distinct.value
+                ),
+                opt(c.min),
+                opt(c.max),
+                opt(c.mean),
+                opt(c.std),
+                top,
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "column", "type", "rows", "nulls", "distinct", "min", "max", "mean", "std", "top",
+        ],
+        &rows,
+    );
+}
+
+fn check(a: &DataCheckArgs) -> anyhow::Result<ExitCode> {
+    let baseline = a.baseline.as_deref().map(load_profile).transpose()?;
+    let constraints = match &a.constraints {
+        Some(p) => {
+            let bytes = read_bounded(p, 16 << 20)?;
+            let text = String::from_utf8(bytes)
+                .with_context(|| format!("`{}` is not UTF-8 text", p.display()))?;
+            toml::from_str::<moat_data::check::Constraints>(&text)
+                .with_context(|| format!("invalid constraints in `{}`", p.display()))?
+        }
+        None => moat_data::check::Constraints::default(),
+    };
+    let file = std::fs::File::open(&a.file)
+        .with_context(|| format!("cannot open `{}`", a.file.display()))?;
+    let mut table = moat_data::read::open(file)
+        .with_context(|| format!("cannot read `{}`", a.file.display()))?;
+    let report = moat_data::check::check(&mut table, baseline.as_ref(), &constraints)
+        .with_context(|| format!("cannot read `{}`", a.file.display()))?;
+    match a.format {
+        DataFormat::Json => output::json(&report)?,
+        DataFormat::Table => check_table(&report),
+    }
+    Ok(ExitCode::from(u8::from(!report.passed)))
+}
+
+fn check_table(r: &moat_data::check::CheckReport) {
+    let rows: Vec<Vec<String>> = r
+        .violations
+        .iter()
+        .map(|v| {
+            let examples: Vec<String> = v
+                .examples
+                .iter()
+                .map(|e| format!("row {}: {}", e.row, e.value.as_deref().unwrap_or("(empty)")))
+                .collect();
+            vec![
+                v.rule.to_owned(),
+                v.column.clone().unwrap_or_default(),
+                v.count.to_string(),
+                v.message.clone(),
+                examples.join("; "),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        output::table(&["rule", "column", "count", "message", "examples"], &rows);
+    }
+    for n in &r.notes {
+        output::line(format!("note: {n}"));
+    }
+    output::line(format!(
+        "{} rows, {} columns, {} rules: {}",
+        r.rows,
+        r.columns,
+        r.rules,
+        if r.passed {
+            "valid".to_owned()
+        } else {
+            format!("{} violations", r.violations.len())
+        }
+    ));
+}
+
+fn merge(a: &DataMergeArgs) -> anyhow::Result<ExitCode> {
+    let mut merged: Option<Profile> = None;
+    for f in &a.profiles {
+        let p = load_profile(f)?;
+        match &mut merged {
+            Some(m) => {
+                check_same_columns(m, &p, f)?;
+                m.merge(&p);
+            }
+            None => merged = Some(p),
+        }
+    }
+    let p = merged.ok_or_else(|| UsageError("name the profiles to merge".into()))?;
+    emit_profile(&p, Some(&a.output), DataFormat::Table)
 }
 
 fn options(a: &DataDriftArgs) -> anyhow::Result<Options> {
@@ -61,7 +292,13 @@ fn options(a: &DataDriftArgs) -> anyhow::Result<Options> {
 
 fn drift(a: &DataDriftArgs) -> anyhow::Result<ExitCode> {
     let o = options(a)?;
-    let reference = read(&a.reference)?;
+    let reference = match (&a.reference, &a.baseline) {
+        (Some(r), _) => read(r)?,
+        (None, Some(b)) => load_profile(b)?.stand_in(),
+        (None, None) => {
+            return Err(UsageError("name --reference FILE or --baseline PROFILE".into()).into())
+        }
+    };
     let current = read(&a.current)?;
     let report = compare(&reference, &current, &o);
     match a.format {

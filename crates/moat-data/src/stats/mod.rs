@@ -96,6 +96,41 @@ pub fn chisquare(observed: &[f64], expected: &[f64]) -> Option<(f64, f64)> {
     Some((stat, special::chi2_sf(stat, dof)))
 }
 
+/// Chi-square test of homogeneity of two samples' category counts: the 2×k contingency
+/// table (scipy `chi2_contingency([a, b])`, with its Yates continuity correction when
+/// there is one degree of freedom): (statistic, p-value, degrees of freedom).
+/// Categories empty in both samples are left out, as scipy cannot score them.
+pub fn chi2_contingency(a: &[f64], b: &[f64]) -> Option<(f64, f64, usize)> {
+    if a.len() != b.len() {
+        return None;
+    }
+    let cols: Vec<(f64, f64)> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| **x + **y > 0.0)
+        .map(|(x, y)| (*x, *y))
+        .collect();
+    let (ta, tb): (f64, f64) = cols.iter().fold((0.0, 0.0), |s, c| (s.0 + c.0, s.1 + c.1));
+    let n = ta + tb;
+    if cols.len() < 2 || ta <= 0.0 || tb <= 0.0 {
+        return None;
+    }
+    let dof = cols.len() - 1;
+    let mut stat = 0.0;
+    for (x, y) in &cols {
+        let col = x + y;
+        for (o, row) in [(*x, ta), (*y, tb)] {
+            let e = row * col / n;
+            let mut d = (o - e).abs();
+            if dof == 1 {
+                d = (d - 0.5f64.min(d)).max(0.0);
+            }
+            stat += d * d / e;
+        }
+    }
+    Some((stat, special::chi2_sf(stat, dof as f64), dof))
+}
+
 /// The Jensen–Shannon distance between two distributions given as counts or shares
 /// (each normalised first), with natural logarithms (scipy `jensenshannon`).
 pub fn jensen_shannon(p: &[f64], q: &[f64]) -> Option<f64> {

@@ -62,7 +62,7 @@ for n in [1, 2, 5, 30, 100, 140, 141, 500, 2000, 10000, 99999, 100001, 500000]:
         kstwo.append({"n": n, "d": d, "sf": float(stats.kstwo.sf(d, n))})
 
 categorical = []
-for k, n1, n2, drift in [(2, 50, 60, 0.0), (3, 400, 500, 0.1), (5, 1000, 800, 0.0), (12, 5000, 7000, 0.05), (40, 20000, 20000, 0.02)]:
+for k, n1, n2, drift in [(2, 50, 60, 0.0), (3, 400, 500, 0.1), (5, 1000, 800, 0.0), (12, 5000, 7000, 0.05), (40, 20000, 20000, 0.02), (2, 300, 400, 0.4)]:
     p = rng.dirichlet(np.ones(k) * 2)
     q2 = (1 - drift) * p + drift * rng.dirichlet(np.ones(k))
     ref = rng.multinomial(n1, p)
@@ -70,10 +70,13 @@ for k, n1, n2, drift in [(2, 50, 60, 0.0), (3, 400, 500, 0.1), (5, 1000, 800, 0.
     ref = np.maximum(ref, 1)  # every category seen in the reference
     f_exp = ref * (cur.sum() / ref.sum())
     chi = stats.chisquare(cur, f_exp)
+    con = stats.chi2_contingency(np.array([ref, cur]))
     categorical.append({
         "name": f"{k} categories {n1}/{n2} drift {drift}",
         "reference": ref.tolist(), "current": cur.tolist(),
         "chi2_statistic": float(chi.statistic), "chi2_pvalue": float(chi.pvalue),
+        "contingency_statistic": float(con.statistic), "contingency_pvalue": float(con.pvalue),
+        "contingency_dof": int(con.dof),
         "jensenshannon": float(jensenshannon(ref / ref.sum(), cur / cur.sum())),
     })
 

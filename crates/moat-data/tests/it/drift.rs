@@ -3,66 +3,9 @@
 //! high-cardinality column or on a tiny shift over many rows, and a dataset verdict that
 //! weighs severity.
 
-use std::io::Write as _;
-
 use moat_data::drift::{compare, DriftReport, Options, Test};
 
-/// A small deterministic generator (xorshift) and the normal distribution by Box–Muller.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.next().max(1e-300), self.next());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-    /// Zipf-like rank in 1..=n (inverse-CDF on a harmonic approximation).
-    fn zipf(&mut self, n: u64) -> u64 {
-        let h = (n as f64).ln() + 0.5772;
-        ((self.next() * h).exp() - 0.5).clamp(1.0, n as f64) as u64
-    }
-}
-
-struct Spec {
-    rows: usize,
-    seed: u64,
-    shift: f64,
-    null_share: f64,
-    new_category: bool,
-}
-
-fn write_csv(dir: &std::path::Path, name: &str, s: &Spec) -> std::path::PathBuf {
-    let path = dir.join(name);
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    writeln!(f, "amount,score,segment,user_id,flag").unwrap();
-    let mut r = Rng(s.seed);
-    for _ in 0..s.rows {
-        let amount = 100.0 + 15.0 * r.normal() + 15.0 * s.shift;
-        let score = if r.next() < s.null_share {
-            String::new()
-        } else {
-            format!("{:.4}", r.normal())
-        };
-        let u = r.next();
-        let segment = if s.new_category && u < 0.2 {
-            "enterprise"
-        } else if u < 0.5 {
-            "retail"
-        } else if u < 0.8 {
-            "smb"
-        } else {
-            "public"
-        };
-        let user = r.zipf(20_000);
-        let flag = if r.next() < 0.3 { "true" } else { "false" };
-        writeln!(f, "{amount:.3},{score},{segment},u{user},{flag}").unwrap();
-    }
-    path
-}
+use crate::gen::{spec, write_csv, Spec};
 
 fn drift(reference: &Spec, current: &Spec) -> DriftReport {
     let dir = tempfile::tempdir().unwrap();
@@ -73,16 +16,6 @@ fn drift(reference: &Spec, current: &Spec) -> DriftReport {
         moat_data::collect::collect(&mut t).unwrap()
     };
     compare(&read(&a), &read(&b), &Options::default())
-}
-
-fn spec(rows: usize, seed: u64) -> Spec {
-    Spec {
-        rows,
-        seed,
-        shift: 0.0,
-        null_share: 0.02,
-        new_category: false,
-    }
 }
 
 fn col<'a>(r: &'a DriftReport, name: &str) -> &'a moat_data::drift::ColumnDrift {
@@ -169,7 +102,7 @@ fn unseen_categories_drift_the_column() {
 #[test]
 fn a_stable_high_cardinality_column_does_not_alarm() {
     // 20,000 possible ids, Zipf-like, two independent samples of the same distribution.
-    for rows in [3000, 20_000, 100_000] {
+    for rows in [300, 1000, 3000, 20_000, 100_000] {
         let r = drift(&spec(rows, 11), &spec(rows, 12));
         let u = col(&r, "user_id");
         assert!(!u.drifted, "{rows} rows: {u:?}");

@@ -23,5 +23,8 @@ fn parquet_files_from_pyarrow() {
         assert_eq!(serde_json::Value::Array(got), want["columns"], "{file}");
     }
 }
+mod check;
 mod drift;
+mod gen;
+mod profile;
 mod stats;

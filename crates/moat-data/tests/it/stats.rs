@@ -110,6 +110,23 @@ fn chi_square_and_jensen_shannon_match_scipy() {
             "{name}: {p:e} vs {}",
             case["chi2_pvalue"]
         );
+        // The two-sample test of homogeneity (with Yates' correction at one degree
+        // of freedom, as scipy applies it).
+        let (stat, p, dof) = stats::chi2_contingency(&reference, &current).unwrap();
+        assert_eq!(
+            dof as u64,
+            case["contingency_dof"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert!(
+            close(stat, case["contingency_statistic"].as_f64().unwrap()),
+            "{name}: {stat}"
+        );
+        assert!(
+            close(p, case["contingency_pvalue"].as_f64().unwrap()),
+            "{name}: {p:e} vs {}",
+            case["contingency_pvalue"]
+        );
         let js = stats::jensen_shannon(&reference, &current).unwrap();
         assert!(
             close(js, case["jensenshannon"].as_f64().unwrap()),

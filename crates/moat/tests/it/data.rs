@@ -124,3 +124,137 @@ fn drift_contract_and_exit_codes() {
         o.stderr
     );
 }
+
+#[test]
+fn profile_merge_and_drift_against_a_baseline() {
+    let m = Moat::new();
+    m.write("ref.csv", csv(3000, 0.0, 1).as_bytes());
+    m.write("ref2.csv", csv(3000, 0.0, 4).as_bytes());
+    m.write("shifted.csv", csv(3000, 10.0, 3).as_bytes());
+    let o = m.run(&["data", "profile", "ref.csv", "-o", "base.json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("wrote base.json"), "{}", o.stdout);
+    let p: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(m.path("base.json")).unwrap()).unwrap();
+    assert_eq!(p["moat_profile"], 1);
+    assert_eq!(p["rows"], 3000);
+    let amount = &p["columns"][0];
+    for key in [
+        "type",
+        "rows",
+        "nulls",
+        "distinct",
+        "min",
+        "max",
+        "mean",
+        "std",
+        "quantiles",
+        "histogram",
+    ] {
+        assert!(amount.get(key).is_some(), "{key} missing in {amount}");
+    }
+    assert!(p["columns"][1]["top"]["top"].is_array());
+    // Two files profiled at once are the merge of their profiles.
+    let o = m.run(&["data", "profile", "ref.csv", "ref2.csv", "-o", "both.json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    m.run(&["data", "profile", "ref2.csv", "-o", "base2.json"]);
+    let o = m.run(&[
+        "data",
+        "merge",
+        "base.json",
+        "base2.json",
+        "-o",
+        "merged.json",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let (a, b): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_slice(&std::fs::read(m.path("both.json")).unwrap()).unwrap(),
+        serde_json::from_slice(&std::fs::read(m.path("merged.json")).unwrap()).unwrap(),
+    );
+    assert_eq!(a["rows"], 6000);
+    assert_eq!(a["columns"][0]["mean"], b["columns"][0]["mean"]);
+    // Drift against the baseline, as against the data.
+    let args = [
+        "data",
+        "drift",
+        "shifted.csv",
+        "--format",
+        "json",
+        "--ignore",
+        "id",
+    ];
+    let o = m.run(&[&args[..], &["--baseline", "base.json"]].concat());
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let r: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(r["columns"][0]["name"], "amount");
+    assert_eq!(r["columns"][0]["drifted"], true);
+    let o = m.run(&[
+        "data",
+        "drift",
+        "ref2.csv",
+        "--baseline",
+        "base.json",
+        "--ignore",
+        "id",
+    ]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    // Not a profile: exit 2 and what to do.
+    let o = m.run(&["data", "drift", "ref2.csv", "--baseline", "ref.csv"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("moat data profile"), "{}", o.stderr);
+    // Neither a reference nor a baseline: a usage error.
+    let o = m.run(&["data", "drift", "ref2.csv"]);
+    assert_eq!(o.code, 2);
+}
+
+#[test]
+fn check_lists_violations_and_exits_one() {
+    let m = Moat::new();
+    m.write("ref.csv", csv(3000, 0.0, 1).as_bytes());
+    m.run(&["data", "profile", "ref.csv", "-o", "base.json"]);
+    m.write(
+        "constraints.toml",
+        b"[dataset]\nmin_rows = 2\n\n[columns.amount]\nmin = 0\nmax = 200\n",
+    );
+    m.write("good.csv", b"amount,segment,id\n10.5,a,1\n20.5,b,2\n");
+    let o = m.run(&[
+        "data",
+        "check",
+        "good.csv",
+        "--baseline",
+        "base.json",
+        "--constraints",
+        "constraints.toml",
+    ]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("valid"), "{}", o.stdout);
+    m.write("bad.csv", b"amount,segment,id\n-1.5,a,1\n20.5,q,1\n");
+    let o = m.run(&[
+        "data",
+        "check",
+        "bad.csv",
+        "--baseline",
+        "base.json",
+        "--constraints",
+        "constraints.toml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let r: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(r["passed"], false);
+    let rules: Vec<&str> = r["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["below-min", "not-allowed", "not-unique"], "{r}");
+    assert_eq!(r["violations"][0]["examples"][0]["row"], 0);
+    assert_eq!(r["violations"][1]["examples"][0]["value"], "q");
+    // A misspelt rule is an error, not a silent pass.
+    m.write("typo.toml", b"[columns.amount]\nmaximum = 3\n");
+    let o = m.run(&["data", "check", "good.csv", "--constraints", "typo.toml"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("maximum"), "{}", o.stderr);
+}
