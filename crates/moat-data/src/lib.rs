@@ -18,6 +18,7 @@ pub mod check;
 pub mod collect;
 pub mod drift;
 mod parquet_meta;
+pub mod poison;
 pub mod profile;
 pub mod read;
 mod schema;

@@ -222,6 +222,10 @@ pub(crate) enum DataCmd {
     /// ranges, allowed categories, uniqueness, row counts; every violation with rows
     /// (exit 0 valid, 1 violations, 2 usage or I/O error).
     Check(DataCheckArgs),
+    /// Rank the rows of a training set by signs of poisoning — label disagreement with
+    /// neighbours, duplicates, trigger candidates, planted values, outliers (exit 0
+    /// none, 1 suspicious rows, 2 usage or I/O error).
+    Poison(DataPoisonArgs),
     /// Drift of CURRENT against a reference dataset or a baseline profile, per column
     /// and for the dataset (exit 0 no dataset drift, 1 dataset drift, 2 usage or I/O
     /// error).
@@ -256,6 +260,37 @@ pub(crate) struct DataCheckArgs {
     #[arg(long, value_name = "FILE")]
     pub constraints: Option<PathBuf>,
     /// `table` for people, `json` for tools.
+    #[arg(long, value_enum, default_value_t = DataFormat::Table)]
+    pub format: DataFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DataPoisonArgs {
+    /// The training set (CSV with a header row, JSON lines or Parquet).
+    pub train: PathBuf,
+    /// The label column.
+    #[arg(long, value_name = "COLUMN")]
+    pub label: String,
+    /// A clean dataset of the same columns: neighbours, outlier thresholds and token
+    /// frequencies are then taken from it.
+    #[arg(long, value_name = "FILE")]
+    pub reference: Option<PathBuf>,
+    /// An identifier column, excluded from the analysis.
+    #[arg(long, value_name = "COLUMN")]
+    pub id: Option<String>,
+    /// Another column to leave out; repeat for several.
+    #[arg(long, value_name = "COLUMN")]
+    pub ignore: Vec<String>,
+    /// Rows listed from this score (0 to 1).
+    #[arg(long, default_value_t = 0.5, value_name = "SCORE")]
+    pub min_score: f64,
+    /// Neighbours consulted per row.
+    #[arg(long, default_value_t = 10)]
+    pub neighbours: usize,
+    /// At most this many rows in the table (JSON lists them all).
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// `table` for people, `json` for tools (`{"rows":[{"row":…,"score":…,"reasons":[…]}],"findings":[…]}`).
     #[arg(long, value_enum, default_value_t = DataFormat::Table)]
     pub format: DataFormat,
 }

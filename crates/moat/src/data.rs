@@ -11,7 +11,8 @@ use moat_data::drift::{compare, DriftReport, Options, Test};
 use moat_data::profile::Profile;
 
 use crate::cli::{
-    DataCheckArgs, DataCmd, DataDriftArgs, DataFormat, DataMergeArgs, DataProfileArgs,
+    DataCheckArgs, DataCmd, DataDriftArgs, DataFormat, DataMergeArgs, DataPoisonArgs,
+    DataProfileArgs,
 };
 use crate::context::UsageError;
 use crate::output;
@@ -21,6 +22,7 @@ pub(crate) fn run(cmd: DataCmd) -> anyhow::Result<ExitCode> {
         DataCmd::Profile(a) => profile(&a),
         DataCmd::Merge(a) => merge(&a),
         DataCmd::Check(a) => check(&a),
+        DataCmd::Poison(a) => poison(&a),
         DataCmd::Drift(a) => drift(&a),
     };
     // Exit 1 means drift: a file that cannot be read is 2, like a usage error.
@@ -244,6 +246,74 @@ fn check_table(r: &moat_data::check::CheckReport) {
             "valid".to_owned()
         } else {
             format!("{} violations", r.violations.len())
+        }
+    ));
+}
+
+fn open_table(path: &Path) -> anyhow::Result<moat_data::read::Table> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
+    moat_data::read::open(file).with_context(|| format!("cannot read `{}`", path.display()))
+}
+
+fn poison(a: &DataPoisonArgs) -> anyhow::Result<ExitCode> {
+    if !(0.0..=1.0).contains(&a.min_score) {
+        return Err(UsageError("--min-score is a score: between 0 and 1".into()).into());
+    }
+    let o = moat_data::poison::Options {
+        label: a.label.clone(),
+        id: a.id.clone(),
+        ignore: a.ignore.clone(),
+        k: a.neighbours.clamp(3, 100),
+        min_score: a.min_score,
+        ..moat_data::poison::Options::default()
+    };
+    let mut train = open_table(&a.train)?;
+    let mut reference = a.reference.as_deref().map(open_table).transpose()?;
+    let report = moat_data::poison::analyse(&mut train, reference.as_mut(), &o)
+        .with_context(|| format!("cannot analyse `{}`", a.train.display()))?;
+    match a.format {
+        DataFormat::Json => output::json(&report)?,
+        DataFormat::Table => poison_table(&report, a.top),
+    }
+    Ok(ExitCode::from(u8::from(!report.rows.is_empty())))
+}
+
+fn poison_table(r: &moat_data::poison::Report, top: usize) {
+    for f in &r.findings {
+        output::line(format!("{}: {}", f.kind, f.message));
+    }
+    if !r.findings.is_empty() {
+        output::line("");
+    }
+    let rows: Vec<Vec<String>> = r
+        .rows
+        .iter()
+        .take(top)
+        .map(|x| {
+            vec![
+                x.row.to_string(),
+                format!("{:.2}", x.score),
+                x.label.clone().unwrap_or_default(),
+                x.reasons.join(", "),
+                x.evidence.first().cloned().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        output::table(&["row", "score", "label", "reasons", "evidence"], &rows);
+    }
+    for n in &r.notes {
+        output::line(format!("note: {n}"));
+    }
+    output::line(format!(
+        "{} of {} rows suspicious{}",
+        r.rows.len(),
+        r.analysed_rows,
+        if r.rows.len() > top {
+            format!(" ({top} shown; --format json lists all)")
+        } else {
+            String::new()
         }
     ));
 }

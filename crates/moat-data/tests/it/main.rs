@@ -26,5 +26,6 @@ fn parquet_files_from_pyarrow() {
 mod check;
 mod drift;
 mod gen;
+mod poison;
 mod profile;
 mod stats;

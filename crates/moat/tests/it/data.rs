@@ -258,3 +258,81 @@ fn check_lists_violations_and_exits_one() {
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("maximum"), "{}", o.stderr);
 }
+
+#[test]
+fn poison_contract_ranks_rows_and_exits_one() {
+    let m = Moat::new();
+    // Two well-separated classes; rows 5 and 17 carry the other class's label, and
+    // row 40 is copied twice with another label.
+    let mut s = String::from("id,x,y,label\n");
+    let mut rows = 0;
+    for i in 0..400 {
+        let class = i % 2;
+        let (cx, cy) = if class == 0 { (0.0, 0.0) } else { (10.0, 10.0) };
+        let jitter = ((i * 37) % 100) as f64 / 50.0;
+        let mut label = ["low", "high"][class];
+        if i == 5 || i == 17 {
+            label = ["high", "low"][class];
+        }
+        s.push_str(&format!(
+            "{i},{:.3},{:.3},{label}\n",
+            cx + jitter,
+            cy - jitter
+        ));
+        rows += 1;
+    }
+    for _ in 0..2 {
+        s.push_str(&format!("{rows},0.800,-0.800,high\n"));
+        rows += 1;
+    }
+    m.write("train.csv", s.as_bytes());
+    let o = m.run(&[
+        "data",
+        "poison",
+        "train.csv",
+        "--label",
+        "label",
+        "--id",
+        "id",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let r: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let listed: Vec<u64> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["row"].as_u64().unwrap())
+        .collect();
+    for want in [5, 17, 400, 401] {
+        assert!(listed.contains(&want), "{want} not in {listed:?}\n{r}");
+    }
+    let first = &r["rows"][0];
+    assert!(first["score"].as_f64().unwrap() > 0.5);
+    assert!(first["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x.is_string()));
+    assert!(r["findings"].is_array());
+    assert!(!r["features"]["numeric"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x == "id"));
+    // The table for people; a missing label column is an error (exit 2).
+    let o = m.run(&[
+        "data",
+        "poison",
+        "train.csv",
+        "--label",
+        "label",
+        "--id",
+        "id",
+    ]);
+    assert!(o.stdout.contains("label-disagreement"), "{}", o.stdout);
+    let o = m.run(&["data", "poison", "train.csv", "--label", "nope"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("no label column `nope`"), "{}", o.stderr);
+}
