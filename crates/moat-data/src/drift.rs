@@ -423,7 +423,7 @@ fn default_threshold(t: Test, o: &Options) -> f64 {
 }
 
 /// Categories: the column's labels, or its few distinct numbers as labels.
-fn category_counts(v: &ColumnValues) -> HashMap<String, f64> {
+pub(crate) fn category_counts(v: &ColumnValues) -> HashMap<String, f64> {
     let mut m: HashMap<String, f64> = HashMap::new();
     if let (Storage::Number, Some(counts)) = (v.storage, &v.number_counts) {
         for (value, n) in counts {

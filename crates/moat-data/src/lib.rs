@@ -17,6 +17,7 @@
 pub mod check;
 pub mod collect;
 pub mod drift;
+pub mod html;
 mod parquet_meta;
 pub mod poison;
 pub mod profile;

@@ -247,13 +247,20 @@ pub(crate) struct DataProfileArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("rules").required(true).multiple(true).args(["baseline", "constraints"])))]
+#[command(group(clap::ArgGroup::new("rules").required(true).multiple(true).args(["baseline", "baseline_dataset", "constraints"])))]
 pub(crate) struct DataCheckArgs {
     /// The dataset to validate (CSV with a header row, JSON lines or Parquet).
     pub file: PathBuf,
     /// The profile it should conform to (schema, and rules inferred from it).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline_dataset")]
     pub baseline: Option<PathBuf>,
+    /// The profile of a registered dataset version instead (kept by `moat dataset register`).
+    #[arg(long, value_name = "NAME@VERSION")]
+    pub baseline_dataset: Option<String>,
+    /// FILE is this registered dataset version: the result is recorded as its evidence
+    /// and as evidence of the models trained on it (audited).
+    #[arg(long, value_name = "NAME@VERSION")]
+    pub dataset: Option<String>,
     /// Explicit rules (TOML: `[dataset]` min_rows, max_rows, allow_extra_columns,
     /// optional_columns, infer, allow_type_widening; `[columns.NAME]` type, not_null,
     /// max_null_share, min, max, allowed, unique).
@@ -305,7 +312,7 @@ pub(crate) struct DataMergeArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("against").required(true).args(["reference", "baseline"])))]
+#[command(group(clap::ArgGroup::new("against").required(true).args(["reference", "baseline", "baseline_dataset"])))]
 pub(crate) struct DataDriftArgs {
     /// The dataset to judge (CSV with a header row, JSON lines or Parquet).
     pub current: PathBuf,
@@ -315,9 +322,20 @@ pub(crate) struct DataDriftArgs {
     /// A profile (`moat data profile … -o baseline.json`) it is compared with instead.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// The profile of a registered dataset version (kept by `moat dataset register`).
+    #[arg(long, value_name = "NAME@VERSION")]
+    pub baseline_dataset: Option<String>,
+    /// CURRENT is this registered dataset version: the result is recorded as its
+    /// evidence and as evidence of the models trained on it (audited).
+    #[arg(long, value_name = "NAME@VERSION")]
+    pub dataset: Option<String>,
     /// `table` for people, `json` for tools (`{"columns":[…],"drift_share":…,"dataset_drift":…}`).
     #[arg(long, value_enum, default_value_t = DataFormat::Table)]
     pub format: DataFormat,
+    /// Also write the report as one self-contained HTML page (plots of reference and
+    /// current distributions per column, and a drift summary chart).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// The dataset drifts when this share of its columns drifts (or their weighed severity).
     #[arg(long, default_value_t = 0.5, value_name = "SHARE")]
     pub drift_share: f64,

@@ -100,6 +100,13 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sign(a) => crate::sign::sign(&a),
         Command::Verify(a) => crate::sign::verify(&a),
         Command::Guard(c) => crate::guard::run(c),
+        Command::Data(c) if crate::data::needs_store(&c) => {
+            let app = env.app().await?;
+            let cx = env.ctx(&app).await?;
+            let r = crate::data::run_recorded(c, &app, &cx).await;
+            app.store().close().await;
+            r
+        }
         Command::Data(c) => crate::data::run(c),
         Command::Bom(a) if std::path::Path::new(&a.target).exists() => {
             let m =
@@ -513,8 +520,31 @@ async fn dispatch(
                 .with_context(|| format!("cannot open `{}`", path.display()))?;
             let (sha, size) = crate::files::sha256_reader(&mut file, &path)?;
             std::io::Seek::rewind(&mut file)?;
-            let summary = moat_data::summarize(std::io::BufReader::new(file))
+            let summary = moat_data::summarize(std::io::BufReader::new(&mut file))
                 .with_context(|| format!("cannot read the schema of `{}`", path.display()))?;
+            // The profile, kept with the digest: the baseline of later checks and drift
+            // (`--baseline-dataset NAME@VERSION`). Tabular formats only.
+            let mut schema = serde_json::to_value(&summary)?;
+            if summary.format != moat_data::Format::Other {
+                std::io::Seek::rewind(&mut file)?;
+                let profiled = moat_data::read::open(file).and_then(|mut t| {
+                    moat_data::collect::collect_with(&mut t, true)
+                        .map(|v| moat_data::profile::Profile::from_values(&v))
+                });
+                match profiled {
+                    Ok(p) => {
+                        if let Some(o) = schema.as_object_mut() {
+                            o.insert("profile".into(), serde_json::to_value(&p)?);
+                        }
+                    }
+                    // A file that cannot be profiled is still registered, with its
+                    // digest and schema; the reason is said.
+                    Err(e) => output::note(&format!(
+                        "`{}` registered without a profile: {e}",
+                        path.display()
+                    )),
+                }
+            }
             let d = app
                 .register_dataset(
                     cx,
@@ -525,7 +555,7 @@ async fn dispatch(
                         digest: format!("sha256:{sha}"),
                         size,
                         format: summary.format.as_str().to_owned(),
-                        schema: serde_json::to_value(&summary)?,
+                        schema,
                         owner: a.owner,
                         sensitivity: sensitivity(a.sensitivity),
                         source: source(&a.source)?,

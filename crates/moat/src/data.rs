@@ -189,6 +189,14 @@ fn profile_table(p: &Profile) {
 
 fn check(a: &DataCheckArgs) -> anyhow::Result<ExitCode> {
     let baseline = a.baseline.as_deref().map(load_profile).transpose()?;
+    let report = check_report(a, baseline.as_ref())?;
+    print_check(a, &report)
+}
+
+fn check_report(
+    a: &DataCheckArgs,
+    baseline: Option<&Profile>,
+) -> anyhow::Result<moat_data::check::CheckReport> {
     let constraints = match &a.constraints {
         Some(p) => {
             let bytes = read_bounded(p, 16 << 20)?;
@@ -199,15 +207,18 @@ fn check(a: &DataCheckArgs) -> anyhow::Result<ExitCode> {
         }
         None => moat_data::check::Constraints::default(),
     };
-    let file = std::fs::File::open(&a.file)
-        .with_context(|| format!("cannot open `{}`", a.file.display()))?;
-    let mut table = moat_data::read::open(file)
-        .with_context(|| format!("cannot read `{}`", a.file.display()))?;
-    let report = moat_data::check::check(&mut table, baseline.as_ref(), &constraints)
-        .with_context(|| format!("cannot read `{}`", a.file.display()))?;
+    let mut table = open_table(&a.file)?;
+    moat_data::check::check(&mut table, baseline, &constraints)
+        .with_context(|| format!("cannot read `{}`", a.file.display()))
+}
+
+fn print_check(
+    a: &DataCheckArgs,
+    report: &moat_data::check::CheckReport,
+) -> anyhow::Result<ExitCode> {
     match a.format {
-        DataFormat::Json => output::json(&report)?,
-        DataFormat::Table => check_table(&report),
+        DataFormat::Json => output::json(report)?,
+        DataFormat::Table => check_table(report),
     }
     Ok(ExitCode::from(u8::from(!report.passed)))
 }
@@ -361,21 +372,264 @@ fn options(a: &DataDriftArgs) -> anyhow::Result<Options> {
 }
 
 fn drift(a: &DataDriftArgs) -> anyhow::Result<ExitCode> {
-    let o = options(a)?;
     let reference = match (&a.reference, &a.baseline) {
         (Some(r), _) => read(r)?,
         (None, Some(b)) => load_profile(b)?.stand_in(),
         (None, None) => {
-            return Err(UsageError("name --reference FILE or --baseline PROFILE".into()).into())
+            return Err(UsageError(
+                "name --reference FILE, --baseline PROFILE or --baseline-dataset NAME@VERSION"
+                    .into(),
+            )
+            .into())
         }
     };
+    let report = drift_report(a, &reference)?;
+    print_drift(a, &report)
+}
+
+fn drift_report(
+    a: &DataDriftArgs,
+    reference: &moat_data::collect::DatasetValues,
+) -> anyhow::Result<DriftReport> {
+    let o = options(a)?;
     let current = read(&a.current)?;
-    let report = compare(&reference, &current, &o);
+    let report = compare(reference, &current, &o);
+    if let Some(path) = &a.html {
+        let against = a
+            .reference
+            .as_deref()
+            .or(a.baseline.as_deref())
+            .map(|p| p.display().to_string())
+            .or_else(|| a.baseline_dataset.clone())
+            .unwrap_or_default();
+        let title = format!("Drift of {} against {against}", a.current.display());
+        let page = moat_data::html::drift_page(&report, reference, &current, &title);
+        write_atomic(path, page.as_bytes())?;
+    }
+    Ok(report)
+}
+
+fn print_drift(a: &DataDriftArgs, report: &DriftReport) -> anyhow::Result<ExitCode> {
     match a.format {
-        DataFormat::Json => output::json(&report)?,
-        DataFormat::Table => table(&report),
+        DataFormat::Json => output::json(report)?,
+        DataFormat::Table => table(report),
     }
     Ok(ExitCode::from(u8::from(report.dataset_drift)))
+}
+
+/// Whether the command reads or writes the inventory (`--dataset`,
+/// `--baseline-dataset`): it then runs with the store and a caller.
+pub(crate) fn needs_store(cmd: &DataCmd) -> bool {
+    match cmd {
+        DataCmd::Check(a) => a.dataset.is_some() || a.baseline_dataset.is_some(),
+        DataCmd::Drift(a) => a.dataset.is_some() || a.baseline_dataset.is_some(),
+        _ => false,
+    }
+}
+
+/// `check` and `drift` against the inventory: the baseline a registered dataset
+/// version's profile, and the result recorded as evidence of the dataset version (the
+/// file must be that version: same digest) and of every model version trained on it.
+pub(crate) async fn run_recorded(
+    cmd: DataCmd,
+    app: &moat_server::App,
+    cx: &moat_server::Ctx,
+) -> anyhow::Result<ExitCode> {
+    let result = recorded(cmd, app, cx).await;
+    result.or_else(|e| {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "moat: error: {e:#}");
+        Ok(ExitCode::from(2))
+    })
+}
+
+async fn registered_profile(
+    app: &moat_server::App,
+    cx: &moat_server::Ctx,
+    r: &str,
+) -> anyhow::Result<Profile> {
+    let d = app.show_dataset(cx, r).await?;
+    let p = d.dataset.schema.get("profile").ok_or_else(|| {
+        anyhow::anyhow!(
+            "dataset {r} has no profile (registered before profiles were kept, or not tabular); register it again or pass --baseline PROFILE"
+        )
+    })?;
+    Profile::from_json(&serde_json::to_vec(p)?)
+        .with_context(|| format!("the profile of dataset {r}"))
+}
+
+/// Checks that `path` is the registered dataset version `r` (same SHA-256).
+async fn same_file(
+    app: &moat_server::App,
+    cx: &moat_server::Ctx,
+    r: &str,
+    path: &Path,
+) -> anyhow::Result<moat_server::DatasetDetail> {
+    let d = app.show_dataset(cx, r).await?;
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
+    let (sha, _) = crate::files::sha256_reader(&mut f, path)?;
+    let digest = format!("sha256:{sha}");
+    // Digests are public: a plain comparison.
+    if digest != d.dataset.digest {
+        anyhow::bail!(
+            "`{}` is not dataset {r}: its digest is {digest}, the registered one {}; register this file as a new version first",
+            path.display(),
+            d.dataset.digest
+        );
+    }
+    Ok(d)
+}
+
+async fn recorded(
+    cmd: DataCmd,
+    app: &moat_server::App,
+    cx: &moat_server::Ctx,
+) -> anyhow::Result<ExitCode> {
+    use moat_domain::{EvidenceKind, NewEvidence, Verdict};
+    let (subject, kind, verdict, summary, report, code) = match cmd {
+        DataCmd::Check(a) => {
+            let baseline = match (&a.baseline, &a.baseline_dataset) {
+                (Some(p), _) => Some(load_profile(p)?),
+                (None, Some(r)) => Some(registered_profile(app, cx, r).await?),
+                (None, None) => None,
+            };
+            if a.baseline.is_none() && a.baseline_dataset.is_none() && a.constraints.is_none() {
+                return Err(UsageError(
+                    "name --baseline, --baseline-dataset or --constraints".into(),
+                )
+                .into());
+            }
+            let detail = match &a.dataset {
+                Some(r) => Some(same_file(app, cx, r, &a.file).await?),
+                None => None,
+            };
+            let report = check_report(&a, baseline.as_ref())?;
+            let code = print_check(&a, &report)?;
+            let summary = if report.passed {
+                format!("valid: {} rows, {} rules", report.rows, report.rules)
+            } else {
+                let rules: std::collections::BTreeSet<&str> =
+                    report.violations.iter().map(|v| v.rule).collect();
+                format!(
+                    "{} violations ({})",
+                    report.violations.len(),
+                    rules.into_iter().collect::<Vec<_>>().join(", ")
+                )
+            };
+            let verdict = if report.passed {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            };
+            (
+                detail,
+                EvidenceKind::DataCheck,
+                verdict,
+                summary,
+                serde_json::to_value(&report)?,
+                code,
+            )
+        }
+        DataCmd::Drift(a) => {
+            let reference = match (&a.reference, &a.baseline, &a.baseline_dataset) {
+                (Some(r), _, _) => read(r)?,
+                (None, Some(b), _) => load_profile(b)?.stand_in(),
+                (None, None, Some(r)) => registered_profile(app, cx, r).await?.stand_in(),
+                (None, None, None) => return Err(UsageError(
+                    "name --reference FILE, --baseline PROFILE or --baseline-dataset NAME@VERSION"
+                        .into(),
+                )
+                .into()),
+            };
+            let detail = match &a.dataset {
+                Some(r) => Some(same_file(app, cx, r, &a.current).await?),
+                None => None,
+            };
+            let report = drift_report(&a, &reference)?;
+            let code = print_drift(&a, &report)?;
+            let drifted: Vec<&str> = report
+                .columns
+                .iter()
+                .filter(|c| c.drifted)
+                .map(|c| c.name.as_str())
+                .collect();
+            let verdict = if report.dataset_drift {
+                Verdict::Fail
+            } else if drifted.is_empty() {
+                Verdict::Pass
+            } else {
+                Verdict::Warn
+            };
+            let summary = format!(
+                "{} of {} columns drifted{}{}",
+                drifted.len(),
+                report.columns.len(),
+                if drifted.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", drifted.join(", "))
+                },
+                if report.dataset_drift {
+                    "; the dataset has drifted"
+                } else {
+                    ""
+                }
+            );
+            (
+                detail,
+                EvidenceKind::Drift,
+                verdict,
+                summary,
+                serde_json::to_value(&report)?,
+                code,
+            )
+        }
+        _ => return Err(UsageError("this command records no evidence".into()).into()),
+    };
+    if let Some(d) = subject {
+        let (name, version) = (d.dataset.name.clone(), d.dataset.version.clone());
+        let e = app
+            .add_evidence(
+                cx,
+                NewEvidence {
+                    subject_kind: "dataset".into(),
+                    name: name.clone(),
+                    version: version.clone(),
+                    kind,
+                    verdict,
+                    summary: summary.clone(),
+                    report: report.clone(),
+                },
+            )
+            .await?;
+        output::note(&format!(
+            "recorded evidence {} for dataset {name}@{version}",
+            e.id
+        ));
+        // Lineage: the models built from this dataset version carry it too.
+        for m in &d.used_by {
+            let e = app
+                .add_evidence(
+                    cx,
+                    NewEvidence {
+                        subject_kind: "model".into(),
+                        name: m.model.clone(),
+                        version: m.model_version.clone(),
+                        kind,
+                        verdict,
+                        summary: format!("dataset {name}@{version} ({}): {summary}", m.how),
+                        report: report.clone(),
+                    },
+                )
+                .await?;
+            output::note(&format!(
+                "recorded evidence {} for model {}@{} (trained on it)",
+                e.id, m.model, m.model_version
+            ));
+        }
+    }
+    Ok(code)
 }
 
 fn num(x: f64) -> String {

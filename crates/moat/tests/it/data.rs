@@ -198,6 +198,25 @@ fn profile_merge_and_drift_against_a_baseline() {
         "id",
     ]);
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    // The HTML report: one page, plots inline, nothing fetched.
+    let o = m.run(
+        &[
+            &args[..],
+            &["--baseline", "base.json", "--html", "report.html"],
+        ]
+        .concat(),
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let page = std::fs::read_to_string(m.path("report.html")).unwrap();
+    assert!(page.starts_with("<!doctype html>"));
+    assert!(
+        page.matches("<svg").count() >= 3,
+        "a summary and a plot per column"
+    );
+    assert!(page.contains("amount") && page.contains("Dataset drift"));
+    for banned in ["<script", "http://", "https://", "src="] {
+        assert!(!page.contains(banned), "{banned} in the page");
+    }
     // Not a profile: exit 2 and what to do.
     let o = m.run(&["data", "drift", "ref2.csv", "--baseline", "ref.csv"]);
     assert_eq!(o.code, 2);
@@ -335,4 +354,124 @@ fn poison_contract_ranks_rows_and_exits_one() {
     let o = m.run(&["data", "poison", "train.csv", "--label", "nope"]);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("no label column `nope`"), "{}", o.stderr);
+}
+
+#[test]
+fn registered_profiles_baseline_checks_and_results_become_evidence() {
+    let m = Moat::new();
+    m.ok(&["init"]);
+    m.write("v1.csv", csv(3000, 0.0, 1).as_bytes());
+    m.write("v2.csv", csv(3000, 10.0, 2).as_bytes());
+    m.write("model.onnx", b"not really onnx");
+    for (v, f) in [("1", "v1.csv"), ("2", "v2.csv")] {
+        m.ok(&[
+            "dataset",
+            "register",
+            "loans",
+            "--version",
+            v,
+            "--path",
+            f,
+            "--owner",
+            "data-eng",
+            "--sensitivity",
+            "internal",
+        ]);
+    }
+    m.ok(&[
+        "model",
+        "register",
+        "fraud",
+        "--version",
+        "1.0",
+        "--artifact",
+        "model.onnx",
+        "--dataset",
+        "loans@2",
+        "--owner",
+        "risk",
+        "--tier",
+        "high",
+        "--sensitivity",
+        "internal",
+    ]);
+    // The profile is kept with the digest.
+    let d = m.json(&["dataset", "show", "loans@1", "--json"]);
+    assert_eq!(d["schema"]["profile"]["moat_profile"], 1, "{d}");
+    assert_eq!(d["schema"]["profile"]["rows"], 3000);
+    // Drift of version 2 against version 1's profile, recorded on version 2 and on the
+    // model trained on it.
+    let o = m.run(&[
+        "data",
+        "drift",
+        "v2.csv",
+        "--baseline-dataset",
+        "loans@1",
+        "--dataset",
+        "loans@2",
+        "--ignore",
+        "id",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    let r: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(r["dataset_drift"], true);
+    assert!(o.stderr.contains("for model fraud@1.0"), "{}", o.stderr);
+    let ev = m.json(&["evidence", "list", "loans@2", "--dataset", "--json"]);
+    let drift = ev
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "drift")
+        .unwrap();
+    assert_eq!(drift["verdict"], "fail");
+    assert!(
+        drift["summary"].as_str().unwrap().contains("amount"),
+        "{drift}"
+    );
+    assert_eq!(drift["report"]["dataset_drift"], true);
+    let ev = m.json(&["evidence", "list", "fraud@1.0", "--json"]);
+    assert!(
+        ev.as_array().unwrap().iter().any(|e| e["kind"] == "drift"
+            && e["summary"]
+                .as_str()
+                .unwrap()
+                .starts_with("dataset loans@2")),
+        "{ev}"
+    );
+    // A check against the registered profile, recorded as data-check evidence.
+    let o = m.run(&[
+        "data",
+        "check",
+        "v1.csv",
+        "--baseline-dataset",
+        "loans@1",
+        "--dataset",
+        "loans@1",
+    ]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let ev = m.json(&["evidence", "list", "loans@1", "--dataset", "--json"]);
+    let check = ev
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "data-check")
+        .unwrap();
+    assert_eq!(check["verdict"], "pass");
+    // The file must be the version named: another file is refused, nothing recorded.
+    let o = m.run(&[
+        "data",
+        "check",
+        "v2.csv",
+        "--baseline-dataset",
+        "loans@1",
+        "--dataset",
+        "loans@1",
+    ]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("is not dataset loans@1"), "{}", o.stderr);
+    // The audit log has the evidence writes.
+    let log = m.ok(&["audit", "log", "--json"]);
+    assert!(log.contains("evidence"), "{log}");
 }
