@@ -28,6 +28,8 @@ pub enum ReadError {
     NotTabular,
     #[error("the dataset has no rows")]
     Empty,
+    #[error("the file is empty")]
+    EmptyFile,
     /// Arrow's message names the line and column of a malformed value.
     #[error("malformed {format} data: {message}")]
     Malformed {
@@ -47,17 +49,65 @@ impl Table {
     /// The next batch, `None` at the end.
     pub fn next_batch(&mut self) -> Option<Result<RecordBatch, ReadError>> {
         let format = self.format.as_str();
+        let csv = self.format == Format::Csv;
+        let schema = &self.schema;
         self.batches.next().map(|r| {
             r.map_err(|e| ReadError::Malformed {
                 format,
-                message: e.to_string(),
+                message: batch_error(&e.to_string(), schema, csv),
             })
         })
     }
 }
 
+/// Arrow's message for a value it cannot parse, without the rest of the row (which may
+/// be personal), naming the column and the file's line, and saying what to do: types of
+/// text formats come from their first rows.
+fn batch_error(message: &str, schema: &SchemaRef, csv: bool) -> String {
+    let m = message.split(". Row data:").next().unwrap_or(message);
+    if !m.contains("Error while parsing value") {
+        return m.to_owned();
+    }
+    // "… for column 3 at line 66001": the column by index, the line counted over data
+    // rows from 1; a CSV file's line also counts its header.
+    let number_after = |key: &str| -> Option<(usize, usize, u64)> {
+        let at = m.find(key)? + key.len();
+        let digits = m.get(at..)?.bytes().take_while(u8::is_ascii_digit).count();
+        Some((
+            at - key.len(),
+            at + digits,
+            m.get(at..at + digits)?.parse().ok()?,
+        ))
+    };
+    let mut out = m.to_owned();
+    if let Some((start, end, line)) = number_after(" at line ") {
+        let line = if csv { line + 1 } else { line };
+        out = format!(
+            "{}{}",
+            m.get(..start).unwrap_or(m),
+            m.get(end..).unwrap_or("")
+        );
+        out.push_str(&format!(" at line {line}"));
+    }
+    if let Some((start, end, col)) = number_after(" for column ") {
+        if let Some(f) = usize::try_from(col)
+            .ok()
+            .and_then(|c| schema.fields().get(c))
+        {
+            let named = format!(" for column `{}`", f.name());
+            out = out.replacen(m.get(start..end).unwrap_or(""), &named, 1);
+        }
+    }
+    format!(
+        "{out}; the column's type was inferred from the first {INFER_ROWS} rows, so a later value of another type (a word in a numeric column) cannot be read: fix or empty that value"
+    )
+}
+
 /// Opens a dataset file.
 pub fn open(mut file: File) -> Result<Table, ReadError> {
+    if file.metadata()?.len() == 0 {
+        return Err(ReadError::EmptyFile);
+    }
     let summary = summarize(&mut file)?;
     file.seek(SeekFrom::Start(0))?;
     let malformed = |format: &'static str| {

@@ -336,9 +336,10 @@ pub(crate) struct DataDriftArgs {
     /// current distributions per column, and a drift summary chart).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    /// The dataset drifts when this share of its columns drifts (or their weighed severity).
-    #[arg(long, default_value_t = 0.5, value_name = "SHARE")]
-    pub drift_share: f64,
+    /// The dataset drifts when this share of its columns drifts (or their weighed
+    /// severity) [default: 0.5, or `[data.drift] drift_share` in moat.toml].
+    #[arg(long, value_name = "SHARE")]
+    pub drift_share: Option<f64>,
     /// A column to leave out (an identifier); repeat for several.
     #[arg(long, value_name = "COLUMN")]
     pub ignore: Vec<String>,

@@ -92,7 +92,15 @@ fn date_arg(s: &str) -> anyhow::Result<String> {
 }
 
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let env = Env::resolve(&cli.global)?;
+    let env = match Env::resolve(&cli.global) {
+        Ok(env) => env,
+        // `moat data` exits 1 for a finding (drift, violations): a bad configuration
+        // must not read as one.
+        Err(e) if matches!(cli.command, Command::Data(_)) => {
+            return Err(UsageError(format!("{e:#}")).into())
+        }
+        Err(e) => return Err(e),
+    };
     match cli.command {
         Command::Init(a) => init(&env, &a.admin_name).await,
         Command::Serve(a) => serve(&env, a).await,
@@ -103,11 +111,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Data(c) if crate::data::needs_store(&c) => {
             let app = env.app().await?;
             let cx = env.ctx(&app).await?;
-            let r = crate::data::run_recorded(c, &app, &cx).await;
+            let r = crate::data::run_recorded(c, &app, &cx, &env.config.drift).await;
             app.store().close().await;
             r
         }
-        Command::Data(c) => crate::data::run(c),
+        Command::Data(c) => crate::data::run(c, &env.config.drift),
         Command::Bom(a) if std::path::Path::new(&a.target).exists() => {
             let m =
                 crate::bom::from_path(std::path::Path::new(&a.target), a.signing_key.as_deref())?;

@@ -21,6 +21,86 @@ pub(crate) struct RawConfig {
     pub audit: RawAudit,
     pub keys: RawKeys,
     pub signing: RawSigning,
+    pub data: RawData,
+}
+
+/// `moat data` settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawData {
+    pub drift: DriftSettings,
+}
+
+/// `[data.drift]`: the choices of `moat data drift`; each unset key keeps the built-in
+/// default (Evidently's), and the command's flags override these.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct DriftSettings {
+    /// Columns with at most this many reference values get KS / chi-square (1000).
+    pub small_sample: Option<usize>,
+    /// Numbers with at most this many distinct values are categorical (5).
+    pub max_numeric_categories: Option<usize>,
+    /// Drift below this KS p-value (0.05).
+    pub ks_p: Option<f64>,
+    /// Drift below this chi-square p-value (0.05).
+    pub chi2_p: Option<f64>,
+    /// Drift at or above this normed Wasserstein distance (0.1).
+    pub wasserstein: Option<f64>,
+    /// Drift at or above this Jensen–Shannon distance (0.1).
+    pub jensen_shannon: Option<f64>,
+    /// Drift at or above this PSI (0.1).
+    pub psi: Option<f64>,
+    /// Drift at or above this share of unseen tokens in a text column (0.1).
+    pub text_unseen: Option<f64>,
+    /// The dataset drifts at this share of drifted columns (0.5).
+    pub drift_share: Option<f64>,
+    /// A missing share that moves by at least this much (0.05)…
+    pub null_jump: Option<f64>,
+    /// …with a two-proportion p-value below this (0.001) drifts the column.
+    pub null_p: Option<f64>,
+    /// Share of values out of range or never seen that drifts a column (0.05).
+    pub unseen: Option<f64>,
+    /// Per column, `TEST` or `TEST:THRESHOLD` (ks, wasserstein, psi, chisquare,
+    /// jensenshannon).
+    pub tests: std::collections::BTreeMap<String, String>,
+    /// Columns left out.
+    pub ignore: Vec<String>,
+}
+
+impl DriftSettings {
+    fn problems(&self, out: &mut Vec<String>) {
+        let shares = [
+            ("ks_p", self.ks_p),
+            ("chi2_p", self.chi2_p),
+            ("drift_share", self.drift_share),
+            ("null_jump", self.null_jump),
+            ("null_p", self.null_p),
+            ("unseen", self.unseen),
+            ("text_unseen", self.text_unseen),
+            ("jensen_shannon", self.jensen_shannon),
+        ];
+        for (k, v) in shares {
+            if let Some(v) = v {
+                if !(0.0..=1.0).contains(&v) {
+                    out.push(format!("[data.drift] {k} must be between 0 and 1, got {v}"));
+                }
+            }
+        }
+        for (k, v) in [("wasserstein", self.wasserstein), ("psi", self.psi)] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v > 0.0) {
+                    out.push(format!(
+                        "[data.drift] {k} must be a positive number, got {v}"
+                    ));
+                }
+            }
+        }
+        for (col, spec) in &self.tests {
+            if let Err(e) = crate::data::parse_test(spec) {
+                out.push(format!("[data.drift.tests] `{col}`: {e}"));
+            }
+        }
+    }
 }
 
 /// Model signatures checked at registration.
@@ -104,6 +184,7 @@ pub(crate) struct Config {
     pub rotation_overlap: Duration,
     pub signing_keys: Vec<PathBuf>,
     pub signature_required: Vec<moat_domain::RiskTier>,
+    pub drift: DriftSettings,
 }
 
 impl RawConfig {
@@ -170,6 +251,7 @@ impl RawConfig {
                 ));
             }
         }
+        self.data.drift.problems(&mut problems);
         if !problems.is_empty() {
             bail!("invalid configuration: {}", problems.join("; "));
         }
@@ -189,6 +271,7 @@ impl RawConfig {
             rotation_overlap: Duration::from_secs(self.keys.rotation_overlap_hours * 3600),
             signing_keys: self.signing.public_keys,
             signature_required: self.signing.required_tiers,
+            drift: self.data.drift,
         })
     }
 }
@@ -210,6 +293,27 @@ mod tests {
             cfg.signature_required,
             [moat_domain::RiskTier::Unacceptable]
         );
+        assert_eq!(cfg.drift.ks_p, Some(0.05));
+        assert_eq!(
+            cfg.drift.tests.get("amount").map(String::as_str),
+            Some("psi:0.2")
+        );
+    }
+
+    #[test]
+    fn drift_settings_are_checked() {
+        let raw = RawConfig::parse(
+            "[data.drift]\nks_p = 2.0\npsi = -1\n[data.drift.tests]\namount = \"tea\"\n",
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        let msg = raw.validate().unwrap_err().to_string();
+        assert!(
+            msg.contains("ks_p") && msg.contains("psi") && msg.contains("`amount`"),
+            "{msg}"
+        );
+        let err = RawConfig::parse("[data.drift]\nks = 0.1\n", Path::new("m.toml")).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field `ks`"));
     }
 
     #[test]

@@ -14,16 +14,17 @@ use crate::cli::{
     DataCheckArgs, DataCmd, DataDriftArgs, DataFormat, DataMergeArgs, DataPoisonArgs,
     DataProfileArgs,
 };
+use crate::config::DriftSettings;
 use crate::context::UsageError;
 use crate::output;
 
-pub(crate) fn run(cmd: DataCmd) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(cmd: DataCmd, settings: &DriftSettings) -> anyhow::Result<ExitCode> {
     let result = match cmd {
         DataCmd::Profile(a) => profile(&a),
         DataCmd::Merge(a) => merge(&a),
         DataCmd::Check(a) => check(&a),
         DataCmd::Poison(a) => poison(&a),
-        DataCmd::Drift(a) => drift(&a),
+        DataCmd::Drift(a) => drift(&a, settings),
     };
     // Exit 1 means drift: a file that cannot be read is 2, like a usage error.
     result.or_else(|e| {
@@ -345,33 +346,74 @@ fn merge(a: &DataMergeArgs) -> anyhow::Result<ExitCode> {
     emit_profile(&p, Some(&a.output), DataFormat::Table)
 }
 
-fn options(a: &DataDriftArgs) -> anyhow::Result<Options> {
-    let mut o = Options {
-        drift_share: a.drift_share,
-        ignore: a.ignore.iter().cloned().collect(),
-        ..Options::default()
+/// Reads `TEST` or `TEST:THRESHOLD` (`ks`, `ks:0.01`).
+pub(crate) fn parse_test(spec: &str) -> Result<(Test, Option<f64>), String> {
+    let bad = || {
+        format!("invalid test `{spec}`: use TEST or TEST:THRESHOLD with TEST one of ks, wasserstein, psi, chisquare, jensenshannon")
     };
-    if !(0.0..=1.0).contains(&a.drift_share) {
-        return Err(UsageError("--drift-share is a share: between 0 and 1".into()).into());
+    let (name, threshold) = match spec.split_once(':') {
+        Some((n, th)) => {
+            let v = th.parse::<f64>().map_err(|_| bad())?;
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!(
+                    "the threshold of `{spec}` must be a positive number"
+                ));
+            }
+            (n, Some(v))
+        }
+        None => (spec, None),
+    };
+    let test = Test::parse(name).ok_or_else(bad)?;
+    Ok((test, threshold))
+}
+
+/// The drift settings: built-in defaults, then `[data.drift]`, then the flags.
+fn options(a: &DataDriftArgs, settings: &DriftSettings) -> anyhow::Result<Options> {
+    let mut o = Options::default();
+    let s = settings;
+    macro_rules! set {
+        ($($f:ident),*) => { $( if let Some(v) = s.$f { o.$f = v; } )* };
     }
+    set!(
+        small_sample,
+        max_numeric_categories,
+        ks_p,
+        chi2_p,
+        wasserstein,
+        jensen_shannon,
+        psi,
+        text_unseen,
+        drift_share,
+        null_jump,
+        null_p,
+        unseen
+    );
+    o.ignore.extend(s.ignore.iter().cloned());
+    for (col, spec) in &s.tests {
+        let t =
+            parse_test(spec).map_err(|e| UsageError(format!("[data.drift.tests] `{col}`: {e}")))?;
+        o.per_column.insert(col.clone(), t);
+    }
+    if let Some(share) = a.drift_share {
+        if !(0.0..=1.0).contains(&share) {
+            return Err(UsageError("--drift-share is a share: between 0 and 1".into()).into());
+        }
+        o.drift_share = share;
+    }
+    o.ignore.extend(a.ignore.iter().cloned());
     for t in &a.tests {
-        let bad = || {
+        let (col, spec) = t.split_once('=').ok_or_else(|| {
             UsageError(format!(
                 "invalid --test `{t}`: use COLUMN=TEST or COLUMN=TEST:THRESHOLD with TEST one of ks, wasserstein, psi, chisquare, jensenshannon"
             ))
-        };
-        let (col, spec) = t.split_once('=').ok_or_else(bad)?;
-        let (name, threshold) = match spec.split_once(':') {
-            Some((n, th)) => (n, Some(th.parse::<f64>().map_err(|_| bad())?)),
-            None => (spec, None),
-        };
-        let test = Test::parse(name).ok_or_else(bad)?;
-        o.per_column.insert(col.to_owned(), (test, threshold));
+        })?;
+        let t = parse_test(spec).map_err(|e| UsageError(format!("invalid --test `{t}`: {e}")))?;
+        o.per_column.insert(col.to_owned(), t);
     }
     Ok(o)
 }
 
-fn drift(a: &DataDriftArgs) -> anyhow::Result<ExitCode> {
+fn drift(a: &DataDriftArgs, settings: &DriftSettings) -> anyhow::Result<ExitCode> {
     let reference = match (&a.reference, &a.baseline) {
         (Some(r), _) => read(r)?,
         (None, Some(b)) => load_profile(b)?.stand_in(),
@@ -383,16 +425,27 @@ fn drift(a: &DataDriftArgs) -> anyhow::Result<ExitCode> {
             .into())
         }
     };
-    let report = drift_report(a, &reference)?;
+    let report = drift_report(a, &reference, settings)?;
     print_drift(a, &report)
 }
 
 fn drift_report(
     a: &DataDriftArgs,
     reference: &moat_data::collect::DatasetValues,
+    settings: &DriftSettings,
 ) -> anyhow::Result<DriftReport> {
-    let o = options(a)?;
+    let o = options(a, settings)?;
     let current = read(&a.current)?;
+    if current.rows == 0 || reference.rows == 0 {
+        anyhow::bail!(
+            "the {} has no rows: there is nothing to compare",
+            if current.rows == 0 {
+                "current dataset"
+            } else {
+                "reference"
+            }
+        );
+    }
     let report = compare(reference, &current, &o);
     if let Some(path) = &a.html {
         let against = a
@@ -434,8 +487,9 @@ pub(crate) async fn run_recorded(
     cmd: DataCmd,
     app: &moat_server::App,
     cx: &moat_server::Ctx,
+    settings: &DriftSettings,
 ) -> anyhow::Result<ExitCode> {
-    let result = recorded(cmd, app, cx).await;
+    let result = recorded(cmd, app, cx, settings).await;
     result.or_else(|e| {
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr(), "moat: error: {e:#}");
@@ -485,6 +539,7 @@ async fn recorded(
     cmd: DataCmd,
     app: &moat_server::App,
     cx: &moat_server::Ctx,
+    settings: &DriftSettings,
 ) -> anyhow::Result<ExitCode> {
     use moat_domain::{EvidenceKind, NewEvidence, Verdict};
     let (subject, kind, verdict, summary, report, code) = match cmd {
@@ -546,7 +601,7 @@ async fn recorded(
                 Some(r) => Some(same_file(app, cx, r, &a.current).await?),
                 None => None,
             };
-            let report = drift_report(&a, &reference)?;
+            let report = drift_report(&a, &reference, settings)?;
             let code = print_drift(&a, &report)?;
             let drifted: Vec<&str> = report
                 .columns

@@ -23,6 +23,7 @@ fn parquet_files_from_pyarrow() {
         assert_eq!(serde_json::Value::Array(got), want["columns"], "{file}");
     }
 }
+mod bad_input;
 mod check;
 mod drift;
 mod gen;

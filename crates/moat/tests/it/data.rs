@@ -100,6 +100,55 @@ fn drift_contract_and_exit_codes() {
     assert_eq!(amount["test"], "ks");
     assert_eq!(amount["threshold"], 0.01);
     assert!(amount["p_value"].as_f64().unwrap() < 1e-10);
+    // The same choices from moat.toml's [data.drift]; a flag still wins.
+    m.write(
+        "moat.toml",
+        b"[data.drift]\nignore = [\"id\"]\ndrift_share = 0.9\n[data.drift.tests]\namount = \"psi:0.5\"\n",
+    );
+    let o = m.run(&[
+        "data",
+        "drift",
+        "shifted.csv",
+        "--reference",
+        "ref.csv",
+        "--format",
+        "json",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let cols = r["columns"].as_array().unwrap();
+    assert!(
+        cols.iter().all(|c| c["name"] != "id"),
+        "ignored by the config"
+    );
+    let amount = cols.iter().find(|c| c["name"] == "amount").unwrap();
+    assert_eq!(
+        (amount["test"].as_str(), amount["threshold"].as_f64()),
+        (Some("psi"), Some(0.5))
+    );
+    let o = m.run(&[
+        "data",
+        "drift",
+        "shifted.csv",
+        "--reference",
+        "ref.csv",
+        "--format",
+        "json",
+        "--test",
+        "amount=ks",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let amount = r["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "amount")
+        .unwrap();
+    assert_eq!(amount["test"], "ks");
+    m.write("moat.toml", b"[data.drift]\nks_p = 5\n");
+    let o = m.run(&["data", "drift", "same.csv", "--reference", "ref.csv"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("ks_p"), "{}", o.stderr);
+    std::fs::remove_file(m.path("moat.toml")).unwrap();
     // The table for people says what happened.
     let o = m.run(&["data", "drift", "shifted.csv", "--reference", "ref.csv"]);
     assert!(o.stdout.contains("the dataset has drifted"), "{}", o.stdout);
