@@ -381,11 +381,11 @@ impl Collector {
             c.rows += 1;
             match (c.storage, row.get(i).copied().unwrap_or(Value::Null)) {
                 (_, Value::Null) | (Storage::Other, _) => c.nulls += 1,
-                (Storage::Number, Value::Number(v)) if v.is_nan() => c.nulls += 1,
+                (Storage::Number, Value::Number(v)) if !v.is_finite() => c.nulls += 1,
                 (Storage::Number, Value::Number(v)) => c.push_number(v),
                 (Storage::Number, Value::Bool(b)) => c.push_number(f64::from(u8::from(b))),
                 (Storage::Number, Value::Text(t)) => match t.trim().parse::<f64>() {
-                    Ok(v) if !v.is_nan() => c.push_number(v),
+                    Ok(v) if v.is_finite() => c.push_number(v),
                     _ => {
                         c.nulls += 1;
                         c.mismatched += 1;
@@ -452,8 +452,9 @@ fn add_batch(columns: &mut [ColumnValues], batch: &RecordBatch) -> Result<(), Re
                 let floats = arrow_cast::cast(&array, &DataType::Float64).map_err(cast_error)?;
                 let floats = floats.as_primitive::<arrow_array::types::Float64Type>();
                 for v in floats.iter().flatten() {
-                    if v.is_nan() {
-                        // NaN is a missing value, as the tools users compare with read it.
+                    if !v.is_finite() {
+                        // NaN and ±infinity are missing values, as the tools users
+                        // compare with read them (Evidently turns infinities into NaN).
                         c.nulls += 1;
                     } else {
                         c.push_number(v);

@@ -390,23 +390,41 @@ pub fn analyse(
     let dim = roles.numeric.len();
     let rx = r.as_ref().map(|r| standardise_with(r, r, &roles.numeric));
 
+    // Neighbours see the numbers and the categories of few values; near copies and
+    // outliers the numbers only.
+    let spec = onehot_spec(r.as_ref().unwrap_or(&d), &roles.categorical);
+    let (fx, fdim) = neighbour_space(&d, r.as_ref().unwrap_or(&d), &roles.numeric, &spec);
+    let frx = r
+        .as_ref()
+        .map(|r| neighbour_space(r, r, &roles.numeric, &spec).0);
+
     duplicates(&d, &roles, &labels, &mut scores, &mut findings, &mut notes);
-    if dim > 0 {
+    if dim >= 2 {
+        near_copies(&d, &x, dim, &mut scores, &mut findings);
+    }
+    if fdim > 0 {
         neighbours(
             &d,
             r.as_ref(),
-            &x,
-            rx.as_deref(),
-            dim,
+            &fx,
+            frx.as_deref(),
+            fdim,
             o,
             &labels,
             &mut scores,
             &mut findings,
             &mut notes,
         );
+    } else {
+        notes.push(
+            "no numeric features or categories of few values: label disagreement with neighbours was not analysed"
+                .into(),
+        );
+    }
+    if dim > 0 {
         outliers(&d, &x, rx.as_deref(), dim, &mut scores, &mut findings);
     } else {
-        notes.push("no numeric features: neighbours and outliers were not analysed".into());
+        notes.push("no numeric features: outliers were not analysed".into());
     }
     let spikes = value_spikes(&d, &roles, &mut scores, &mut findings);
     triggers(
@@ -499,6 +517,87 @@ fn scales(src: &Data, cols: &[usize]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// Categorical columns of at most this many categories join the neighbour space.
+const ONEHOT_MAX: usize = 16;
+/// A category's coordinate: two rows that differ in one such column are one standard
+/// deviation apart, as if they differed by one in a numeric column.
+const ONEHOT_SCALE: f64 = std::f64::consts::FRAC_1_SQRT_2;
+
+/// The categorical columns of few categories, each with its categories (named, as the
+/// two sets intern them apart), from `by`: what the neighbour space one-hot encodes.
+fn onehot_spec(by: &Data, cols: &[usize]) -> Vec<(usize, Vec<String>)> {
+    let mut out = Vec::new();
+    for &c in cols {
+        let Some(Col::Strings(v, int)) = by.cols.get(c) else {
+            continue;
+        };
+        let mut counts: FastMap<u32, u64> = FastMap::default();
+        for &x in v {
+            if x != NULL {
+                *counts.entry(x).or_insert(0) += 1;
+            }
+        }
+        if counts.len() < 2 || counts.len() > ONEHOT_MAX {
+            continue;
+        }
+        let mut cats: Vec<(u32, u64)> = counts.into_iter().collect();
+        cats.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let names = cats
+            .iter()
+            .filter_map(|&(x, _)| int.name(x).map(str::to_owned))
+            .collect();
+        out.push((c, names));
+    }
+    out
+}
+
+/// The neighbour space of `of`: its numeric columns standardised by `by`, then the
+/// one-hot categories of `spec` (a category `by` never had is all zeros). Returns the
+/// row-major points and their dimension.
+fn neighbour_space(
+    of: &Data,
+    by: &Data,
+    numeric: &[usize],
+    spec: &[(usize, Vec<String>)],
+) -> (Vec<f64>, usize) {
+    let nd = numeric.len();
+    let cd: usize = spec.iter().map(|(_, c)| c.len()).sum();
+    let dim = nd + cd;
+    if cd == 0 {
+        return (standardise_with(of, by, numeric), nd);
+    }
+    let num = standardise_with(of, by, numeric);
+    let mut x = vec![0.0; of.rows * dim];
+    for i in 0..of.rows {
+        if let (Some(dst), Some(src)) = (
+            x.get_mut(i * dim..i * dim + nd),
+            num.get(i * nd..(i + 1) * nd),
+        ) {
+            dst.copy_from_slice(src);
+        }
+    }
+    let mut offset = nd;
+    for (c, cats) in spec {
+        if let Some(Col::Strings(v, int)) = of.cols.get(*c) {
+            // This set's ids to coordinates.
+            let slot: FastMap<u32, usize> = cats
+                .iter()
+                .enumerate()
+                .filter_map(|(k, name)| int.ids.get(name).map(|&id| (id, k)))
+                .collect();
+            for (i, x_id) in v.iter().enumerate() {
+                if let Some(&k) = slot.get(x_id) {
+                    if let Some(cell) = x.get_mut(i * dim + offset + k) {
+                        *cell = ONEHOT_SCALE;
+                    }
+                }
+            }
+        }
+        offset += cats.len();
+    }
+    (x, dim)
+}
+
 fn standardise(d: &Data, r: Option<&Data>, cols: &[usize]) -> Vec<f64> {
     standardise_with(d, r.unwrap_or(d), cols)
 }
@@ -568,10 +667,16 @@ fn flag_group(
             .iter()
             .map(|(l, n)| format!("{}×{n}", labels.name(*l).unwrap_or("(none)")))
             .collect();
-        // Which copy is right cannot be told: all are flagged, those of a minority
-        // label the more.
+        // Where rows repeat naturally (coarse features) and a clear majority (two
+        // thirds of three or more copies) agrees, the minority is what is suspect. Else
+        // which copy is right cannot be told (a planted flood of copies is a majority
+        // too): all are flagged, those of a minority label the more.
+        let clear = conflicts_only && !tied && g.len() >= 3 && top * 3 >= g.len() * 2;
         for &i in g {
             let n = by_label.get(&label_of(d, i as usize)).copied().unwrap_or(0);
+            if clear && n == top {
+                continue;
+            }
             let w = if tied || n < top {
                 weight::DUPLICATE_CONFLICT
             } else {
@@ -736,18 +841,8 @@ fn duplicates(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn neighbours(
-    d: &Data,
-    r: Option<&Data>,
-    x: &[f64],
-    rx: Option<&[f64]>,
-    dim: usize,
-    o: &Options,
-    labels: &Interner,
-    scores: &mut Scores,
-    findings: &mut Vec<Finding>,
-    notes: &mut Vec<String>,
-) {
+/// Near copies in number space: rows far closer to each other than rows usually are.
+fn near_copies(d: &Data, x: &[f64], dim: usize, scores: &mut Scores, findings: &mut Vec<Finding>) {
     let own = knn::KdTree::new(x, dim);
     // Near copies in number space: far closer to each other than rows usually are.
     let nn: Vec<f64> = (0..d.rows)
@@ -761,7 +856,7 @@ fn neighbours(
     let mut sorted: Vec<f64> = nn.iter().copied().filter(|v| v.is_finite()).collect();
     sorted.sort_by(f64::total_cmp);
     let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
-    if dim >= 2 && median > 0.0 {
+    if median > 0.0 {
         let eps = median / 50.0;
         let mut close = 0u64;
         for i in 0..d.rows {
@@ -819,6 +914,22 @@ fn neighbours(
             });
         }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn neighbours(
+    d: &Data,
+    r: Option<&Data>,
+    x: &[f64],
+    rx: Option<&[f64]>,
+    dim: usize,
+    o: &Options,
+    labels: &Interner,
+    scores: &mut Scores,
+    findings: &mut Vec<Finding>,
+    notes: &mut Vec<String>,
+) {
+    let own = knn::KdTree::new(x, dim);
     // Label disagreement with the nearest neighbours.
     let (pool_x, pool_labels, from_reference) = match (r, rx) {
         (Some(r), Some(rx)) if r.labels.iter().any(|&l| l != NULL) => (rx, &r.labels, true),
@@ -1000,6 +1111,9 @@ fn apply_disagreements(
     });
 }
 
+/// Robust z-score from which a value is an outlier (in a column of ordinary tails).
+const Z_OUTLIER: f64 = 8.0;
+
 fn outliers(
     d: &Data,
     x: &[f64],
@@ -1031,15 +1145,31 @@ fn outliers(
     let (q50, q99) = (q(0.5), q(0.99));
     let threshold = (q99 + 2.0 * (q99 - q50)).max(0.62);
     let strong = threshold + 0.03;
+    // Robust z: a value 8 scaled units out is an outlier whatever the forest says —
+    // unless the column's tail reaches that far anyway (skewed or sparse columns): then
+    // twice the 99.5th percentile of its |z| among ordinary rows.
+    let fit_rows = fit_on.len() / dim.max(1);
+    let z_limit: Vec<f64> = (0..dim)
+        .map(|j| {
+            let mut col: Vec<f64> = (0..fit_rows)
+                .filter_map(|i| fit_on.get(i * dim + j).map(|v| v.abs()))
+                .collect();
+            col.sort_by(f64::total_cmp);
+            let q995 = col
+                .get(((col.len().saturating_sub(1)) as f64 * 0.995) as usize)
+                .copied()
+                .unwrap_or(0.0);
+            (2.0 * q995).max(Z_OUTLIER)
+        })
+        .collect();
     let mut flagged = 0u64;
     let mut examples = Vec::new();
     for (i, &s) in own.iter().enumerate() {
-        // Robust z: a value this far out (8 IQR-scaled units) is an outlier whatever
-        // the forest says.
         let row = x.get(i * dim..(i + 1) * dim).unwrap_or_default();
         let zmax = row.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        if s >= threshold || zmax >= 8.0 {
-            let w = if s >= strong || zmax >= 8.0 {
+        let z_out = row.iter().zip(&z_limit).any(|(v, lim)| v.abs() >= *lim);
+        if s >= threshold || z_out {
+            let w = if s >= strong || z_out {
                 weight::OUTLIER_STRONG
             } else {
                 weight::OUTLIER
@@ -1062,7 +1192,7 @@ fn outliers(
         findings.push(Finding {
             kind: "outlier",
             message: format!(
-                "{flagged} rows are outliers (isolation forest score ≥ {threshold:.3}, far above the {q99:.3} of the 99th percentile, or a robust z-score ≥ 8)"
+                "{flagged} rows are outliers (isolation forest score ≥ {threshold:.3}, far above the {q99:.3} of the 99th percentile, or a robust z-score ≥ 8 and twice what the column's ordinary tail reaches)"
             ),
             column: None,
             value: None,

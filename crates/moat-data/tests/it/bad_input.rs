@@ -59,3 +59,23 @@ fn bytes_that_are_no_dataset_are_refused() {
         .collect();
     assert!(read(&junk).is_err());
 }
+
+/// Found by the `dataset_ingest` fuzz target: an infinity made the profile's moments,
+/// quantiles and bins infinite, written as JSON `null`, so the profile did not read back.
+/// NaN and ±infinity are missing values.
+#[test]
+fn infinities_are_missing_values_and_profiles_read_back() {
+    let fuzzed = include_bytes!("../data/fuzz/infinity.csv");
+    for bytes in [&fuzzed[..], b"x,y\n1,2\ninf,3\n-inf,4\nNaN,5\n2,6\n"] {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(bytes).unwrap();
+        std::io::Seek::rewind(&mut f).unwrap();
+        let mut t = open(f).unwrap();
+        let v = moat_data::collect::collect_with(&mut t, true).unwrap();
+        let p = moat_data::profile::Profile::from_values(&v);
+        let back = moat_data::profile::Profile::from_json(&p.to_json()).unwrap();
+        let x = &back.columns[0];
+        assert_eq!(x.rows, x.nulls + v.columns[0].present(), "{bytes:?}");
+        assert!(x.min.map_or(true, f64::is_finite), "{x:?}");
+    }
+}

@@ -232,3 +232,35 @@ fn a_missing_label_column_is_a_clear_error() {
     .unwrap_err();
     assert!(e.to_string().contains("no label column `y`"), "{e}");
 }
+
+/// Only categorical features (as in survey or inventory data): the label follows the
+/// categories, and flipped labels are found among neighbours in the one-hot space.
+#[test]
+fn flipped_labels_are_found_with_categorical_features_only() {
+    let mut rng = Rng(41);
+    let colours = ["red", "green", "blue", "white"];
+    let shapes = ["round", "square", "long"];
+    let sizes = ["s", "m", "l", "xl"];
+    let mut csv = String::from("id,colour,shape,size,label\n");
+    let mut truth = HashMap::new();
+    for i in 0..3000u64 {
+        let c = (rng.next() * 4.0) as usize % 4;
+        let s = (rng.next() * 3.0) as usize % 3;
+        let z = (rng.next() * 4.0) as usize % 4;
+        // A deterministic rule of two of the three columns.
+        let mut label = if (c + s) % 3 == 0 { "keep" } else { "drop" };
+        if i % 50 == 7 {
+            label = if label == "keep" { "drop" } else { "keep" };
+            truth.insert(i, "label-flip");
+        }
+        writeln!(csv, "{i},{},{},{},{label}", colours[c], shapes[s], sizes[z]).unwrap();
+    }
+    let r = run(&csv, "label", None);
+    let (p, rec, _) = precision_recall(&r, &truth);
+    assert!(
+        r.features.categorical.len() == 3 && r.features.numeric.is_empty(),
+        "{:?}",
+        r.features
+    );
+    assert!(p >= 0.9 && rec >= 0.9, "precision {p:.3} recall {rec:.3}");
+}
