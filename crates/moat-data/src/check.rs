@@ -323,6 +323,10 @@ pub fn check(
             }
             if let Some(s) = r.max_null_share {
                 a.max_null_share = Some((s, "constraints"));
+                // An explicit share of empties allowed replaces the inferred "never empty".
+                if r.not_null.is_none() && a.not_null == Some("baseline") {
+                    a.not_null = None;
+                }
             }
             if let Some(m) = r.min {
                 a.min = Some((m, "constraints"));

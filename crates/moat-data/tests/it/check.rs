@@ -153,3 +153,43 @@ fn constraints_read_from_toml_reject_unknown_keys() {
 fn toml_like(s: &str) -> Result<Constraints, serde_json::Error> {
     serde_json::from_str(s)
 }
+
+#[test]
+fn an_explicit_null_share_replaces_the_inferred_never_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = baseline(dir.path());
+    let mut c = Constraints::default();
+    c.columns.insert(
+        "amount".into(),
+        ColumnRules {
+            max_null_share: Some(0.5),
+            ..ColumnRules::default()
+        },
+    );
+    let mut t = table(
+        dir.path(),
+        "n.csv",
+        "id,amount,segment\n1,,q\n2,2.5,q\n3,1.5,q\n",
+    );
+    let r = check(&mut t, Some(&b), &c).unwrap();
+    assert!(
+        !r.violations
+            .iter()
+            .any(|v| v.column.as_deref() == Some("amount")
+                && (v.rule == "not-null" || v.rule == "null-share")),
+        "{r:#?}"
+    );
+    // Without the explicit limit, the baseline's "never empty" holds.
+    let mut t = table(
+        dir.path(),
+        "n2.csv",
+        "id,amount,segment\n1,,q\n2,2.5,q\n3,1.5,q\n",
+    );
+    let r = check(&mut t, Some(&b), &Constraints::default()).unwrap();
+    assert!(
+        r.violations
+            .iter()
+            .any(|v| v.column.as_deref() == Some("amount") && v.rule == "not-null"),
+        "{r:#?}"
+    );
+}
