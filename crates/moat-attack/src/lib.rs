@@ -13,7 +13,9 @@
 
 pub mod array;
 pub mod attacks;
+pub mod explain;
 pub mod gate;
+pub mod membership;
 pub mod model;
 pub mod onnx;
 pub mod oracle;

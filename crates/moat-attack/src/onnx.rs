@@ -203,10 +203,12 @@ fn input_shape(graph: &pb::GraphProto) -> Result<(Vec<usize>, bool), Error> {
             Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) if v > 0 => {
                 shape.push(v as usize)
             }
-            _ => return Err(Error::Model(format!(
+            _ => {
+                return Err(Error::Model(format!(
                 "dimension {i} of input `{}` is not fixed; only the batch dimension may be free",
                 input.name
-            ))),
+            )))
+            }
         }
     }
     Ok((shape, double))

@@ -4,7 +4,7 @@ Run from the repository root with numpy, scikit-learn, skl2onnx and onnx install
 
     python crates/moat-attack/tests/data/make_models.py
 
-Every model is deterministic (fixed seeds), so rerunning rewrites the same files.
+Every model has fixed seeds: rerunning gives the same models (solvers may differ in the last float bits).
 """
 
 import os
@@ -111,12 +111,17 @@ def main():
     npy("digits_y.npy", dy[1200:1260])
 
     tx, ty = make_classification(
-        n_samples=600, n_features=8, n_informative=5, flip_y=0.15, random_state=3
+        n_samples=800,
+        n_features=8,
+        n_informative=5,
+        n_clusters_per_class=1,
+        flip_y=0.25,
+        random_state=3,
     )
     lo, hi = tx.min(axis=0), tx.max(axis=0)
     tx = ((tx - lo) / (hi - lo)).astype(np.float32)
     ty = ty.astype(np.int64)
-    train_x, train_y, hold_x, hold_y = tx[:300], ty[:300], tx[300:], ty[300:]
+    train_x, train_y, hold_x, hold_y = tx[:400], ty[:400], tx[400:], ty[400:]
     # Memorises its training set (label noise included): membership shows.
     overfit = RandomForestClassifier(n_estimators=40, random_state=0).fit(train_x, train_y)
     save(

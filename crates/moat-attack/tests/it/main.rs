@@ -19,3 +19,5 @@ pub(crate) fn model(name: &str) -> OnnxClassifier {
 pub(crate) fn array(name: &str) -> Array {
     Array::parse(&std::fs::read(data(name)).expect("fixture")).expect("parses")
 }
+
+mod privacy;
