@@ -19,6 +19,7 @@ pub mod membership;
 pub mod model;
 pub mod onnx;
 pub mod oracle;
+pub mod probes;
 pub mod report;
 mod rng;
 
