@@ -94,7 +94,7 @@ pub fn run(
     s: &ExplainSettings,
 ) -> Result<ExplainReport, Error> {
     let d = model.row_len().max(1);
-    if x.is_empty() || x.len() % d != 0 {
+    if x.is_empty() || !x.len().is_multiple_of(d) {
         return Err(Error::Input(format!(
             "the data holds {} values, not a multiple of the model's row of {d}",
             x.len()

@@ -58,7 +58,7 @@ pub fn run(
     }
     let d = model.row_len().max(1);
     for (what, x) in [("training", train), ("holdout", holdout)] {
-        if x.is_empty() || x.len() % d != 0 {
+        if x.is_empty() || !x.len().is_multiple_of(d) {
             return Err(Error::Input(format!(
                 "the {what} rows hold {} values, not a non-zero multiple of the model's row of {d}",
                 x.len()

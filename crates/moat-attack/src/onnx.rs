@@ -100,9 +100,11 @@ fn prune_to_decision_output(graph: &mut pb::GraphProto) -> Result<(String, bool)
             .iter()
             .find(|n| n.output.iter().any(|o| o == name))
     };
-    let elem = |v: &pb::ValueInfoProto| match v.r#type.as_ref().and_then(|t| t.value.as_ref()) {
-        Some(pb::type_proto::Value::TensorType(t)) => Some(t.elem_type),
-        None => None,
+    let elem = |v: &pb::ValueInfoProto| {
+        v.r#type
+            .as_ref()
+            .and_then(|t| t.value.as_ref())
+            .map(|pb::type_proto::Value::TensorType(t)| t.elem_type)
     };
     let mut chosen: Option<(String, bool)> = None;
     for out in &graph.output {

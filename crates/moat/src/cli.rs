@@ -73,6 +73,17 @@ pub(crate) enum Command {
     /// Compare datasets: drift per column and for the dataset (CSV, JSON lines, Parquet).
     #[command(subcommand)]
     Data(DataCmd),
+    /// Adversarial robustness of a classifier (an ONNX file run in-process, or an HTTP
+    /// endpoint) with query-only attacks; `moat attack membership` for privacy.
+    /// Exit 0 gate passed (or none), 1 a gate condition failed, 2 usage or I/O error.
+    Attack(Box<AttackCmd>),
+    /// Permutation feature importance with confidence intervals and partial dependence:
+    /// the explainability evidence of a tabular model (JSON and an HTML page).
+    Explain(Box<ExplainArgs>),
+    /// Probe an OpenAI-compatible chat endpoint: prompt injection, jailbreaks,
+    /// system-prompt and canary leakage, PII leakage, encoding tricks. Pass rate per
+    /// category. Exit 0 gate passed (or none), 1 a gate condition failed, 2 usage error.
+    Probe(Box<ProbeArgs>),
     /// Register, list, classify and review model versions; move aliases.
     #[command(subcommand)]
     Model(ModelCmd),
@@ -795,4 +806,219 @@ pub(crate) enum AuditCmd {
         #[arg(long)]
         reason: String,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum NormArg {
+    L2,
+    Linf,
+}
+
+/// How results are reported, gated and recorded: shared by attack, membership,
+/// explain and probe.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// `table` for people, `json` for tools (the report contract).
+    #[arg(long, value_enum, default_value_t = DataFormat::Table)]
+    pub format: DataFormat,
+    /// Also write the JSON report to this file.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Conditions on the report's numbers, e.g. `success_rate<=0.2,median_l2>=0.5`;
+    /// exit 1 when one fails.
+    #[arg(long, value_name = "CONDITIONS")]
+    pub gate: Option<String>,
+    /// Write a JUnit XML file for CI.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Record the result as evidence of this registered model version (audited). With
+    /// `--model`, the file must be one of the version's artifacts (by digest).
+    #[arg(long, value_name = "NAME@VERSION")]
+    pub model_ref: Option<String>,
+}
+
+/// Where the classifier is.
+#[derive(Debug, Args)]
+pub(crate) struct TargetArgs {
+    /// An ONNX classifier, run in-process (float input `[N, d]` or `[N, c, h, w]`).
+    #[arg(long, value_name = "FILE", conflicts_with = "endpoint")]
+    pub model: Option<PathBuf>,
+    /// An HTTP prediction endpoint taking `{"instances": [[…], …]}` and answering
+    /// `{"predictions": [[p0, p1, …] | label, …]}` (fields set by the options below).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// A TOML file with the endpoint mapping: `input`, `output`, `batch_size`,
+    /// `concurrency`, `timeout_s`, `retries`, `key_env`, `[headers]`. Flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub endpoint_config: Option<PathBuf>,
+    /// Request field that carries the rows [default: instances].
+    #[arg(long, value_name = "FIELD")]
+    pub endpoint_input: Option<String>,
+    /// Response field (or JSON pointer such as `/outputs/0`) with one prediction per
+    /// row [default: predictions].
+    #[arg(long, value_name = "FIELD")]
+    pub endpoint_output: Option<String>,
+    /// Rows per request [default: 64].
+    #[arg(long, value_name = "N")]
+    pub endpoint_batch: Option<usize>,
+    /// Requests in flight at once [default: 8].
+    #[arg(long, value_name = "N")]
+    pub endpoint_concurrency: Option<usize>,
+    /// Environment variable holding a key sent as `Authorization: Bearer …`.
+    #[arg(long, value_name = "VAR")]
+    pub endpoint_key_env: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub(crate) struct AttackCmd {
+    #[command(subcommand)]
+    pub sub: Option<AttackSub>,
+    #[command(flatten)]
+    pub run: AttackArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AttackSub {
+    /// Membership inference: can an attacker tell training rows from unseen ones by the
+    /// model's outputs? Loss and confidence thresholds (Yeom et al. 2018): AUC,
+    /// advantage, true positives at 1% false positives.
+    Membership(Box<MembershipArgs>),
+    /// The attacks Moat ships, with ids.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AttackArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Samples to attack: `.npy` (float, `[n, d]` or `[n, c, h, w]`) or CSV of numbers.
+    #[arg(long, value_name = "FILE")]
+    pub samples: Option<PathBuf>,
+    /// True classes (`.npy` or CSV, integers); default: the model's own decisions.
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// hop-skip-jump, boundary, square, simba, noise-uniform, noise-gaussian, feature.
+    #[arg(long, value_name = "NAME", default_value = "hop-skip-jump")]
+    pub attack: String,
+    #[arg(long, value_enum, default_value_t = NormArg::L2)]
+    pub norm: NormArg,
+    /// Query budget per sample (one query = one row evaluated).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_queries: u64,
+    /// Success means misclassified within this distance; robust accuracy is measured at
+    /// it. Without it, attacks look for the smallest perturbation.
+    #[arg(long, value_name = "E")]
+    pub epsilon: Option<f64>,
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Targeted attack: reach this class.
+    #[arg(long, value_name = "CLASS")]
+    pub target_class: Option<usize>,
+    /// Lowest value of every input [default: 0].
+    #[arg(long, value_name = "V", allow_hyphen_values = true)]
+    pub clip_min: Option<f32>,
+    /// Highest value of every input [default: 1].
+    #[arg(long, value_name = "V", allow_hyphen_values = true)]
+    pub clip_max: Option<f32>,
+    /// Per-feature bounds from a data profile (`moat data profile`): each numeric
+    /// column's min and max, in column order.
+    #[arg(long, value_name = "PROFILE", conflicts_with_all = ["clip_min", "clip_max"])]
+    pub bounds_profile: Option<PathBuf>,
+    /// A column of the profile that is not a model input (the label); repeat.
+    #[arg(long, value_name = "COLUMN")]
+    pub bounds_ignore: Vec<String>,
+    /// Write the adversarial examples (successful samples, in order) as `.npy`.
+    #[arg(long, value_name = "FILE")]
+    pub save_adv: Option<PathBuf>,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MembershipArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Rows the model was trained on.
+    #[arg(long, value_name = "FILE")]
+    pub train: PathBuf,
+    /// Rows it never saw (same distribution).
+    #[arg(long, value_name = "FILE")]
+    pub holdout: PathBuf,
+    #[arg(long, value_name = "FILE", requires = "holdout_labels")]
+    pub train_labels: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", requires = "train_labels")]
+    pub holdout_labels: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExplainArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Rows to explain on (`.npy` or CSV; a CSV header names the features).
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Their true classes.
+    #[arg(long, value_name = "FILE")]
+    pub labels: PathBuf,
+    /// Shuffles per feature.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub repeats: usize,
+    /// Partial dependence for this many top features.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub top: usize,
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Feature names, comma-separated (default: the CSV header, else f0, f1, …).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub feature_names: Option<Vec<String>>,
+    /// Write a self-contained HTML page with the plots.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProbeArgs {
+    /// Base URL of an OpenAI-compatible API (`http://host:8000/v1`) or the full
+    /// `…/chat/completions` URL.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: String,
+    /// Model name sent in each request.
+    #[arg(long, value_name = "NAME")]
+    pub model: String,
+    /// Environment variable holding the API key (sent as `Authorization: Bearer …`).
+    #[arg(long, value_name = "VAR", default_value = "OPENAI_API_KEY")]
+    pub api_key_env: String,
+    /// Only this category (repeat): prompt-injection, jailbreak, system-prompt-leak,
+    /// pii-leak, encoding.
+    #[arg(long, value_name = "NAME")]
+    pub category: Vec<String>,
+    /// The deployment's own system prompt (a file); the canary and a fictitious
+    /// customer record are added to it.
+    #[arg(long, value_name = "FILE")]
+    pub system_prompt: Option<PathBuf>,
+    /// Seeds the planted secrets (marker, canary, record).
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Seconds to wait for one answer.
+    #[arg(long, value_name = "S", default_value_t = 120)]
+    pub timeout: u64,
+    /// Tokens per answer.
+    #[arg(long, value_name = "N", default_value_t = 400)]
+    pub max_tokens: u32,
+    /// List the probes and exit.
+    #[arg(long)]
+    pub list: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }

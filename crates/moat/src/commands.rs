@@ -96,7 +96,12 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Ok(env) => env,
         // `moat data` exits 1 for a finding (drift, violations): a bad configuration
         // must not read as one.
-        Err(e) if matches!(cli.command, Command::Data(_)) => {
+        Err(e)
+            if matches!(
+                cli.command,
+                Command::Data(_) | Command::Attack(_) | Command::Explain(_) | Command::Probe(_)
+            ) =>
+        {
             return Err(UsageError(format!("{e:#}")).into())
         }
         Err(e) => return Err(e),
@@ -108,6 +113,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sign(a) => crate::sign::sign(&a),
         Command::Verify(a) => crate::sign::verify(&a),
         Command::Guard(c) => crate::guard::run(c),
+        Command::Attack(c) => crate::attack::run_attack(*c, &env).await,
+        Command::Explain(a) => crate::attack::explain(*a, &env).await,
+        Command::Probe(a) => crate::attack::probe(*a, &env).await,
         Command::Data(c) if crate::data::needs_store(&c) => {
             let app = env.app().await?;
             let cx = env.ctx(&app).await?;
@@ -942,6 +950,9 @@ async fn dispatch(
         | Command::Sign(_)
         | Command::Verify(_)
         | Command::Guard(_)
+        | Command::Attack(_)
+        | Command::Explain(_)
+        | Command::Probe(_)
         | Command::Data(_) => {
             unreachable!("handled before a caller is resolved")
         }

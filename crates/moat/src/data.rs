@@ -71,7 +71,7 @@ fn read_bounded(path: &Path, limit: usize) -> anyhow::Result<Vec<u8>> {
 
 /// Writes next to the destination, then renames: a crash leaves the old file or the
 /// new one, never half of one.
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write as _;
     let dir = path
         .parent()

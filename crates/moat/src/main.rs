@@ -5,12 +5,14 @@
 //! Exit codes: 0 success, 1 failure (including `moat inventory --overdue` finding
 //! overdue assets and `moat audit verify` finding a problem), 2 usage error.
 
+mod attack;
 mod bom;
 mod cli;
 mod commands;
 mod config;
 mod context;
 mod data;
+mod endpoint;
 mod files;
 mod guard;
 mod output;

@@ -135,7 +135,7 @@ fn estimate_gradient(
         }
     }
     let len = g.iter().map(|v| v * v).sum::<f64>().sqrt();
-    if !(len > 0.0) {
+    if len.is_nan() || len <= 0.0 {
         return Ok(None);
     }
     g.iter_mut().for_each(|v| *v /= len);

@@ -223,7 +223,7 @@ pub fn run(
     progress: &(dyn Fn() + Sync),
 ) -> Result<Report, Error> {
     let dim = model.row_len();
-    if dim == 0 || samples.len() % dim != 0 {
+    if dim == 0 || !samples.len().is_multiple_of(dim) {
         return Err(Error::Input(format!(
             "the samples hold {} values, not a multiple of the model's row of {dim} values",
             samples.len()
@@ -261,7 +261,12 @@ pub fn run(
             bounds.lo.len()
         )));
     }
-    if bounds.lo.iter().zip(&bounds.hi).any(|(l, h)| !(l <= h)) {
+    if bounds
+        .lo
+        .iter()
+        .zip(&bounds.hi)
+        .any(|(l, h)| l.is_nan() || h.is_nan() || l > h)
+    {
         return Err(Error::Input(
             "a lower bound is above its upper bound".into(),
         ));

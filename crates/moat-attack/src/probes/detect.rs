@@ -82,7 +82,7 @@ pub fn reveals_value(answer: &str, value: &str) -> Option<Found> {
 
 fn hex(token: &str) -> Option<Vec<u8>> {
     let t: String = token.chars().filter(|c| !c.is_whitespace()).collect();
-    if t.len() % 2 != 0 || !t.chars().all(|c| c.is_ascii_hexdigit()) {
+    if !t.len().is_multiple_of(2) || !t.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
     (0..t.len())
