@@ -665,6 +665,7 @@ fn register_scans_artifacts() {
         "pytorch-zip"
     );
 }
+mod attack;
 mod data;
 mod guard;
 mod schemas;
