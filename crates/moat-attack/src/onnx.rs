@@ -28,6 +28,9 @@ pub const MAX_MODEL_BYTES: usize = 1 << 30;
 /// An ONNX classifier, optimised once and shared by every worker thread.
 pub struct OnnxClassifier {
     plan: Arc<TypedRunnableModel>,
+    /// Execution states kept for reuse: building one per call allocated every node's
+    /// state again, which dominated single-row queries (binary searches).
+    states: std::sync::Mutex<Vec<TypedSimpleState>>,
     shape: Vec<usize>,
     double_input: bool,
     gives_scores: bool,
@@ -49,7 +52,21 @@ fn model_err(e: impl std::fmt::Display) -> Error {
 }
 
 impl OnnxClassifier {
+    /// Loads a model from the bytes of an `.onnx` file. A malformed file is an error, also
+    /// where the ONNX library would panic on it.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Self::load(bytes))).unwrap_or_else(
+            |_| {
+                Err(Error::Model(
+                    "the ONNX library failed on this file (it is malformed or uses something \
+                     it cannot run)"
+                        .into(),
+                ))
+            },
+        )
+    }
+
+    fn load(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_MODEL_BYTES {
             return Err(Error::Model(format!(
                 "the file has {} bytes, more than the {MAX_MODEL_BYTES} accepted",
@@ -83,6 +100,7 @@ impl OnnxClassifier {
             .map_err(model_err)?;
         Ok(Self {
             plan,
+            states: std::sync::Mutex::new(Vec::new()),
             shape,
             double_input,
             gives_scores,
@@ -240,7 +258,30 @@ impl Classifier for OnnxClassifier {
         } else {
             Tensor::from_shape(&shape, rows).map_err(fail)?
         };
-        let outputs = self.plan.run(tvec!(tensor.into())).map_err(fail)?;
+        let pooled = self.states.lock().ok().and_then(|mut v| v.pop());
+        let mut state = match pooled {
+            Some(s) => s,
+            None => self.plan.spawn().map_err(fail)?,
+        };
+        // A hostile graph may make the ONNX library panic at run time: that is a failed
+        // prediction, not a crash (the state is dropped, not pooled).
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            state.run(tvec!(tensor.into()))
+        }));
+        let outputs = match run {
+            Ok(r) => r.map_err(fail)?,
+            Err(_) => {
+                return Err(Error::Predict {
+                    rows: n,
+                    message: "the ONNX library failed running this model".into(),
+                })
+            }
+        };
+        if let Ok(mut v) = self.states.lock() {
+            if v.len() < 64 {
+                v.push(state);
+            }
+        }
         let out = outputs.first().ok_or_else(|| Error::Predict {
             rows: n,
             message: "no output".into(),
@@ -322,6 +363,17 @@ mod tests {
                 "{name}: probabilities sum to {sum}"
             );
         }
+    }
+
+    #[test]
+    fn tree_ensembles_split_with_every_comparator() {
+        // One BRANCH_GTE split (the vendored tract fix): class 2 from x[0] = 0.5 up,
+        // class 0 below, as onnxruntime decides. Unpatched tract read the split as a leaf.
+        let m = load("tree_gte.onnx");
+        let out = m
+            .predict(&[0.7, 0.0, 0.2, 0.0, 0.5, 0.0, 0.49, 1.0])
+            .expect("predicts");
+        assert_eq!(out.decisions(), vec![2, 0, 2, 0]);
     }
 
     #[test]

@@ -42,9 +42,10 @@ pub(crate) fn run(o: &mut Oracle<'_>, rng: &mut Rng, candidates: &[&[f32]]) -> R
                 Norm::Linf => df * theta * dist,
             }
         };
-        let evals = ((100.0 * (t as f64).sqrt()) as u64).min(10_000);
-        let evals = evals.min(o.remaining().saturating_sub(1)).max(1);
-        let Some(grad) = estimate_gradient(o, rng, &x, delta, evals as usize)? else {
+        // The probe count never depends on the budget left, so a run's first N queries
+        // are exactly those of a run with budget N and its trace answers smaller budgets.
+        let evals = ((100.0 * (t as f64).sqrt()) as usize).min(10_000);
+        let Some(grad) = estimate_gradient(o, rng, &x, delta, evals)? else {
             break;
         };
         let update: Vec<f64> = match o.norm {

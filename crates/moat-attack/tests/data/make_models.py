@@ -74,8 +74,43 @@ def convnet(name, rng):
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), name)
 
 
+def tree_gte(name):
+    """One ONNX TreeEnsembleClassifier tree that splits with BRANCH_GTE: class 2 when
+    x[0] >= 0.5, else class 0 (scikit-learn exports only BRANCH_LEQ). Three classes, as
+    runtimes treat two-class ensembles specially."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2])
+    label = helper.make_tensor_value_info("label", TensorProto.INT64, ["N"])
+    probs = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 3])
+    node = helper.make_node(
+        "TreeEnsembleClassifier",
+        ["x"],
+        ["label", "probabilities"],
+        domain="ai.onnx.ml",
+        classlabels_int64s=[0, 1, 2],
+        nodes_treeids=[0, 0, 0],
+        nodes_nodeids=[0, 1, 2],
+        nodes_featureids=[0, 0, 0],
+        nodes_values=[0.5, 0.0, 0.0],
+        nodes_modes=["BRANCH_GTE", "LEAF", "LEAF"],
+        nodes_truenodeids=[1, 0, 0],
+        nodes_falsenodeids=[2, 0, 0],
+        class_treeids=[0, 0],
+        class_nodeids=[1, 2],
+        class_ids=[2, 0],
+        class_weights=[1.0, 1.0],
+        post_transform="NONE",
+    )
+    graph = helper.make_graph([node], "tree_gte", [x], [label, probs])
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 15), helper.make_opsetid("ai.onnx.ml", 3)],
+    )
+    save(model, name)
+
+
 def main():
     rng = np.random.default_rng(7)
+    tree_gte("tree_gte.onnx")
 
     # A two-class linear model on [0, 1]^4 with its boundary through the middle.
     w = np.array([[1.5, -1.5], [-0.8, 0.8], [0.5, -0.5], [-1.2, 1.2]])
