@@ -129,6 +129,9 @@ pub(crate) struct ServeArgs {
     /// Seed a demo organisation into an empty store and open the dashboard without a key.
     #[arg(long)]
     pub demo: bool,
+    /// Run the gateway on this address too (overrides `[gateway] addr`).
+    #[arg(long, env = "MOAT_GATEWAY_ADDR", value_name = "HOST:PORT")]
+    pub gateway_addr: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -209,13 +209,55 @@ async fn serve(env: &Env, a: ServeArgs) -> anyhow::Result<ExitCode> {
             .join(crate::context::ADMIN_KEY_FILE)
             .display()
     ));
+    let gateway_addr = a.gateway_addr.or_else(|| env.config.gateway.addr.clone());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let gateway = match gateway_addr {
+        Some(addr) => {
+            let gl = tokio::net::TcpListener::bind(&addr).await.with_context(|| {
+                format!("cannot listen on `{addr}` for the gateway; is another server running there? pass --gateway-addr")
+            })?;
+            let gw = std::sync::Arc::new(moat_gateway::Gateway::new(
+                &env.config.gateway,
+                std::sync::Arc::new(crate::gateway::AppKeys(app.clone())),
+            ));
+            line(format!(
+                "  gateway:    http://{}/ENDPOINT/…   ({} endpoint(s): {})",
+                gl.local_addr()?,
+                env.config.gateway.endpoints.len(),
+                env.config
+                    .gateway
+                    .endpoints
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            let mut rx = stop_rx.clone();
+            Some(tokio::spawn(moat_gateway::server::serve(
+                gl,
+                gw,
+                async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                },
+            )))
+        }
+        None => None,
+    };
     line("Press Ctrl-C to stop.");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("the server failed")?;
+    let mut rx = stop_rx;
+    let api = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    });
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop_tx.send(true);
+    });
+    api.await.context("the server failed")?;
+    if let Some(g) = gateway {
+        g.await
+            .context("the gateway stopped")?
+            .context("the gateway failed")?;
+    }
     app.store().close().await;
     Ok(ExitCode::SUCCESS)
 }

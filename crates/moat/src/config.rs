@@ -22,6 +22,8 @@ pub(crate) struct RawConfig {
     pub keys: RawKeys,
     pub signing: RawSigning,
     pub data: RawData,
+    /// `[gateway]` and `[[gateway.endpoints]]` (see `moat_gateway::config`).
+    pub gateway: moat_gateway::GatewaySettings,
 }
 
 /// `moat data` settings.
@@ -185,6 +187,7 @@ pub(crate) struct Config {
     pub signing_keys: Vec<PathBuf>,
     pub signature_required: Vec<moat_domain::RiskTier>,
     pub drift: DriftSettings,
+    pub gateway: moat_gateway::GatewayConfig,
 }
 
 impl RawConfig {
@@ -252,6 +255,13 @@ impl RawConfig {
             }
         }
         self.data.drift.problems(&mut problems);
+        let gateway = match self.gateway.validate() {
+            Ok(g) => Some(g),
+            Err(p) => {
+                problems.extend(p);
+                None
+            }
+        };
         if !problems.is_empty() {
             bail!("invalid configuration: {}", problems.join("; "));
         }
@@ -272,6 +282,7 @@ impl RawConfig {
             signing_keys: self.signing.public_keys,
             signature_required: self.signing.required_tiers,
             drift: self.data.drift,
+            gateway: gateway.expect("no problems, so the gateway settings are valid"),
         })
     }
 }
@@ -294,6 +305,11 @@ mod tests {
             [moat_domain::RiskTier::Unacceptable]
         );
         assert_eq!(cfg.drift.ks_p, Some(0.05));
+        let credit = &cfg.gateway.endpoints[0];
+        assert_eq!(credit.name, "credit-scoring");
+        assert_eq!(credit.kind, moat_gateway::Kind::Tabular);
+        assert_eq!(credit.model.as_deref(), Some("credit-scoring@3"));
+        assert!(credit.rate_limit.is_some());
         assert_eq!(
             cfg.drift.tests.get("amount").map(String::as_str),
             Some("psi:0.2")

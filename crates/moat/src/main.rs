@@ -14,6 +14,7 @@ mod context;
 mod data;
 mod endpoint;
 mod files;
+mod gateway;
 mod guard;
 mod output;
 mod scan;

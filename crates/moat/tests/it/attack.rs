@@ -13,30 +13,12 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::Moat;
+use super::{serve, Moat};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../moat-attack/tests/data");
 
 fn fixture(name: &str) -> String {
     format!("{DATA}/{name}")
-}
-
-/// Serves `router` on a loopback port from a thread of its own; returns the base URL.
-fn serve(router: Router) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(l, router).await.unwrap();
-        });
-    });
-    format!("http://{addr}")
 }
 
 #[test]

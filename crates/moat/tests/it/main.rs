@@ -665,8 +665,28 @@ fn register_scans_artifacts() {
         "pytorch-zip"
     );
 }
+
+/// Serves `router` on a loopback port from a thread of its own; returns the base URL.
+fn serve(router: axum::Router) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(l, router).await.unwrap();
+        });
+    });
+    format!("http://{addr}")
+}
+
 mod attack;
 mod data;
+mod gateway;
 mod guard;
 mod schemas;
 mod sign;

@@ -1,0 +1,285 @@
+//! `[gateway]` in `moat.toml`: the listener and the endpoints it fronts.
+//!
+//! ```toml
+//! [gateway]
+//! addr = "127.0.0.1:8443"
+//!
+//! [[gateway.endpoints]]
+//! name = "credit-scoring"          # inventory endpoint; also the route prefix /credit-scoring/…
+//! kind = "tabular"                 # generic | tabular | openai
+//! model = "credit-scoring@3"       # inventory model version served
+//! upstream = "http://127.0.0.1:9001"
+//! rate_limit = { rate = 50, burst = 100 }         # per key
+//! endpoint_rate_limit = { rate = 500, burst = 1000 }
+//! ```
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::ratelimit::Limit;
+
+/// What an endpoint speaks; detectors pick the requests they understand by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Any HTTP API.
+    #[default]
+    Generic,
+    /// JSON rows in, predictions out.
+    Tabular,
+    /// OpenAI-compatible chat, completions and embeddings (server-sent events included).
+    Openai,
+}
+
+/// `[gateway]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySettings {
+    /// Listener of the gateway (beside the API's); none leaves the gateway off unless
+    /// `--gateway-addr` is given.
+    pub addr: Option<String>,
+    /// Largest request body accepted, in bytes (default 1 MiB).
+    pub max_body_bytes: Option<u64>,
+    /// Seconds to wait for an upstream's response head (default 30).
+    pub upstream_timeout_s: Option<f64>,
+    /// Milliseconds a verified key is trusted before it is looked up again (default
+    /// 1000; revocations made through this server apply at once).
+    pub key_cache_ms: Option<u64>,
+    pub endpoints: Vec<EndpointSettings>,
+}
+
+/// One `[[gateway.endpoints]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSettings {
+    pub name: String,
+    #[serde(default)]
+    pub kind: Kind,
+    /// `NAME@VERSION` of the model version served (for the kill switch and evidence).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Base URL requests go to: `http://host:port` with an optional path prefix.
+    pub upstream: String,
+    /// Per key on this endpoint.
+    #[serde(default)]
+    pub rate_limit: Option<Limit>,
+    /// For all keys together on this endpoint.
+    #[serde(default)]
+    pub endpoint_rate_limit: Option<Limit>,
+    /// Overrides `[gateway] max_body_bytes`.
+    #[serde(default)]
+    pub max_body_bytes: Option<u64>,
+    /// Overrides `[gateway] upstream_timeout_s`.
+    #[serde(default)]
+    pub upstream_timeout_s: Option<f64>,
+}
+
+/// A checked endpoint, ready to route.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub name: String,
+    pub kind: Kind,
+    pub model: Option<String>,
+    /// `http` or `https`, host and port, no trailing slash.
+    pub origin: String,
+    /// Path prefix on the upstream ("" or "/v1", no trailing slash).
+    pub base_path: String,
+    pub rate_limit: Option<Limit>,
+    pub endpoint_rate_limit: Option<Limit>,
+    pub max_body_bytes: u64,
+    pub upstream_timeout: Duration,
+}
+
+/// The checked gateway configuration.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub addr: Option<String>,
+    pub key_cache: Duration,
+    pub endpoints: Vec<Endpoint>,
+}
+
+const DEFAULT_MAX_BODY: u64 = 1 << 20;
+const DEFAULT_TIMEOUT_S: f64 = 30.0;
+
+impl GatewaySettings {
+    /// Checks every endpoint and reports every problem at once.
+    pub fn validate(&self) -> Result<GatewayConfig, Vec<String>> {
+        let mut problems = Vec::new();
+        let mut endpoints = Vec::new();
+        let body = self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY);
+        let timeout = self.upstream_timeout_s.unwrap_or(DEFAULT_TIMEOUT_S);
+        for (i, e) in self.endpoints.iter().enumerate() {
+            let what = format!("gateway.endpoints[{i}] (`{}`)", e.name);
+            if let Err(m) = check_name(&e.name) {
+                problems.push(format!("{what}: {m}"));
+            }
+            if self.endpoints[..i].iter().any(|o| o.name == e.name) {
+                problems.push(format!("{what}: the name is used twice"));
+            }
+            if let Some(m) = &e.model {
+                if !m.contains('@') {
+                    problems.push(format!(
+                        "{what}: model must be NAME@VERSION (such as `credit-scoring@3`), got `{m}`"
+                    ));
+                }
+            }
+            for (l, n) in [
+                (&e.rate_limit, "rate_limit"),
+                (&e.endpoint_rate_limit, "endpoint_rate_limit"),
+            ] {
+                if let Some(l) = l {
+                    if let Err(m) = l.validate(&format!("{what}: {n}")) {
+                        problems.push(m);
+                    }
+                }
+            }
+            let t = e.upstream_timeout_s.unwrap_or(timeout);
+            if !(t.is_finite() && t > 0.0 && t <= 3600.0) {
+                problems.push(format!(
+                    "{what}: upstream_timeout_s must be between 0 and 3600 seconds"
+                ));
+            }
+            match split_upstream(&e.upstream) {
+                Ok((origin, base_path)) => endpoints.push(Endpoint {
+                    name: e.name.clone(),
+                    kind: e.kind,
+                    model: e.model.clone(),
+                    origin,
+                    base_path,
+                    rate_limit: e.rate_limit,
+                    endpoint_rate_limit: e.endpoint_rate_limit,
+                    max_body_bytes: e.max_body_bytes.unwrap_or(body),
+                    upstream_timeout: Duration::from_secs_f64(t.clamp(0.001, 3600.0)),
+                }),
+                Err(m) => problems.push(format!("{what}: {m}")),
+            }
+        }
+        if problems.is_empty() {
+            Ok(GatewayConfig {
+                addr: self.addr.clone(),
+                key_cache: Duration::from_millis(self.key_cache_ms.unwrap_or(1000)),
+                endpoints,
+            })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && !name.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            "name must be 1 to 64 lower-case letters, digits, `-` or `_` (it is the route prefix)"
+                .into(),
+        )
+    }
+}
+
+/// `http://host:port/prefix` into origin and path prefix.
+fn split_upstream(url: &str) -> Result<(String, String), String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| format!("upstream `{url}` is not a URL: {e}"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => {
+            return Err(format!(
+                "upstream `{url}`: https upstreams are not supported yet; put the gateway beside the model server and use http"
+            ))
+        }
+        _ => return Err(format!("upstream `{url}` must start with http://")),
+    }
+    let auth = uri
+        .authority()
+        .ok_or_else(|| format!("upstream `{url}` has no host"))?;
+    if uri.query().is_some() {
+        return Err(format!("upstream `{url}` must not have a query"));
+    }
+    let path = uri.path().trim_end_matches('/').to_owned();
+    Ok((format!("http://{auth}"), path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<GatewayConfig, Vec<String>> {
+        #[derive(Deserialize)]
+        struct Top {
+            gateway: GatewaySettings,
+        }
+        toml::from_str::<Top>(s).expect("toml").gateway.validate()
+    }
+
+    #[test]
+    fn the_issue_shape_parses() {
+        let c = parse(
+            r#"
+            [[gateway.endpoints]]
+            name = "credit-scoring"
+            kind = "tabular"
+            model = "credit-scoring@3"
+            upstream = "http://127.0.0.1:9001"
+            "#,
+        )
+        .expect("valid");
+        let e = &c.endpoints[0];
+        assert_eq!(e.kind, Kind::Tabular);
+        assert_eq!(e.origin, "http://127.0.0.1:9001");
+        assert_eq!(e.base_path, "");
+        assert_eq!(e.max_body_bytes, DEFAULT_MAX_BODY);
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let err = parse(
+            r#"
+            [[gateway.endpoints]]
+            name = "Bad Name"
+            model = "no-version"
+            upstream = "ftp://x"
+            rate_limit = { rate = 0, burst = 1 }
+            [[gateway.endpoints]]
+            name = "dup"
+            upstream = "http://a:1/v1/"
+            [[gateway.endpoints]]
+            name = "dup"
+            upstream = "http://a:1"
+            "#,
+        )
+        .expect_err("invalid");
+        let all = err.join("\n");
+        for want in [
+            "name must be",
+            "NAME@VERSION",
+            "http://",
+            "rate must be",
+            "used twice",
+        ] {
+            assert!(all.contains(want), "missing `{want}` in:\n{all}");
+        }
+    }
+
+    #[test]
+    fn base_paths_keep_their_prefix() {
+        let c = parse(
+            r#"
+            [[gateway.endpoints]]
+            name = "chat"
+            kind = "openai"
+            upstream = "http://127.0.0.1:9002/v1/"
+            "#,
+        )
+        .expect("valid");
+        assert_eq!(c.endpoints[0].base_path, "/v1");
+    }
+}

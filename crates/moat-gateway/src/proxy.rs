@@ -1,0 +1,376 @@
+//! The request path: route by the first path segment, check the key and its scope,
+//! apply the rate limits, then stream the request to the upstream and its answer back.
+//! Bodies are never buffered here: request bodies pass through a byte limit, responses
+//! pass through as they arrive (server-sent events included).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{
+    header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri,
+};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+
+use crate::config::{Endpoint, GatewayConfig};
+use crate::error::{Body, BoxError, GatewayError};
+use crate::keys::{presented_key, KeyCache, KeyProblem, KeyResolver};
+use crate::ratelimit::{Decision, Limiter};
+
+/// The gateway: routes, keys, limits and the upstream connection pool.
+pub struct Gateway {
+    routes: HashMap<String, Arc<Endpoint>>,
+    keys: KeyCache,
+    limiter: Limiter,
+    client: Client<HttpConnector, Body>,
+    clock: Instant,
+}
+
+/// Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus the
+/// credentials the gateway consumes.
+const HOP: [&str; 10] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "x-api-key",
+];
+
+impl Gateway {
+    pub fn new(config: &GatewayConfig, resolver: Arc<dyn KeyResolver>) -> Self {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.set_keepalive(Some(std::time::Duration::from_secs(60)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(std::time::Duration::from_secs(90))
+            .pool_max_idle_per_host(256)
+            .build(http);
+        Gateway {
+            routes: config
+                .endpoints
+                .iter()
+                .map(|e| (e.name.clone(), Arc::new(e.clone())))
+                .collect(),
+            keys: KeyCache::new(resolver, config.key_cache),
+            limiter: Limiter::default(),
+            client,
+            clock: Instant::now(),
+        }
+    }
+
+    /// Forgets verified keys (after a key was revoked or rotated in this process).
+    pub fn invalidate_keys(&self) {
+        self.keys.invalidate();
+    }
+
+    fn now_ns(&self) -> u64 {
+        // Offset by a second so a new subject's zero arrival time is in the past.
+        self.clock.elapsed().as_nanos() as u64 + 1_000_000_000
+    }
+
+    /// Answers one request, always with a response: failures become JSON errors.
+    pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        match self.route(req).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        }
+    }
+
+    async fn route(&self, req: Request<Incoming>) -> Result<Response<Body>, GatewayError> {
+        let path = req.uri().path().to_owned();
+        let (name, rest) = split_route(&path);
+        let Some(ep) = self.routes.get(name).cloned() else {
+            return Err(GatewayError::client(
+                StatusCode::NOT_FOUND,
+                "unknown_endpoint",
+                format!(
+                    "no endpoint `{}` behind this gateway; the path starts with the endpoint name (/NAME/…)",
+                    truncate(name, 64)
+                ),
+            ));
+        };
+        let token = presented_key(req.headers()).map_err(|p| match p {
+            KeyProblem::Missing => GatewayError::client(
+                StatusCode::UNAUTHORIZED,
+                "missing_key",
+                "send an API key as `Authorization: Bearer <key>` or `x-api-key: <key>`",
+            ),
+            KeyProblem::Ambiguous => GatewayError::client(
+                StatusCode::BAD_REQUEST,
+                "ambiguous_key",
+                "send one API key, in one header",
+            ),
+            KeyProblem::Malformed => GatewayError::client(
+                StatusCode::UNAUTHORIZED,
+                "malformed_key",
+                "the API key header is malformed; use `Authorization: Bearer <key>`",
+            ),
+        })?;
+        let grant = self
+            .keys
+            .grant(&token)
+            .await
+            .map_err(|m| {
+                tracing::error!(error = %m, "the key system did not answer");
+                GatewayError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    crate::error::Fault::Gateway,
+                    "key_system_unavailable",
+                    "the gateway cannot check keys right now; retry shortly",
+                )
+            })?
+            .ok_or_else(|| {
+                GatewayError::client(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_key",
+                    "the API key is unknown, revoked or expired",
+                )
+            })?;
+        if !grant.may_invoke || !grant.endpoints.iter().any(|e| e == &ep.name) {
+            return Err(GatewayError::client(
+                StatusCode::FORBIDDEN,
+                "out_of_scope",
+                format!(
+                    "key {} may not call endpoint `{}`; create a key with `--endpoint {}`",
+                    grant.key_id, ep.name, ep.name
+                ),
+            ));
+        }
+        let now = self.now_ns();
+        let mut shown: Option<Decision> = None;
+        if let Some(l) = &ep.endpoint_rate_limit {
+            let d = self.limiter.check(&format!("e\0{}", ep.name), l, now);
+            if !d.allowed {
+                return Err(limited(d, "endpoint"));
+            }
+            shown = Some(d);
+        }
+        if let Some(l) = &ep.rate_limit {
+            let d = self
+                .limiter
+                .check(&format!("k\0{}\0{}", grant.key_id, ep.name), l, now);
+            if !d.allowed {
+                return Err(limited(d, "key"));
+            }
+            shown = Some(d);
+        }
+        let mut resp = self.forward(&ep, rest, req).await?;
+        if let Some(d) = shown {
+            rate_headers(resp.headers_mut(), &d);
+        }
+        Ok(resp)
+    }
+
+    async fn forward(
+        &self,
+        ep: &Endpoint,
+        rest: &str,
+        req: Request<Incoming>,
+    ) -> Result<Response<Body>, GatewayError> {
+        let too_big = || {
+            GatewayError::client(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!(
+                    "the request body is larger than the {} bytes accepted",
+                    ep.max_body_bytes
+                ),
+            )
+        };
+        if let Some(len) = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            if len > ep.max_body_bytes {
+                return Err(too_big());
+            }
+        }
+        let (mut parts, body) = req.into_parts();
+        let pq = match parts.uri.query() {
+            Some(q) => format!("{}{}?{}", ep.base_path, rest, q),
+            None => format!("{}{}", ep.base_path, rest),
+        };
+        parts.uri = format!("{}{}", ep.origin, pq).parse::<Uri>().map_err(|_| {
+            GatewayError::client(
+                StatusCode::BAD_REQUEST,
+                "bad_path",
+                "the request path is not valid",
+            )
+        })?;
+        strip_hop_headers(&mut parts.headers);
+        parts.headers.remove(header::AUTHORIZATION);
+        parts.headers.remove(header::HOST);
+        parts.version = http::Version::HTTP_11;
+        let limit = usize::try_from(ep.max_body_bytes).unwrap_or(usize::MAX);
+        let body: Body = Limited::new(body, limit).map_err(BoxError::from).boxed();
+        let idempotent = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let empty = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|v| v == "0")
+            && !parts.headers.contains_key(header::TRANSFER_ENCODING);
+        let upstream = Request::from_parts(parts.clone(), body);
+        let mut result = self.send(ep, upstream).await;
+        // One retry for idempotent requests without a body that never reached the
+        // upstream (a pooled connection closed under us).
+        if idempotent && empty {
+            if let Err(Failure::Connect(_)) = &result {
+                result = self
+                    .send(
+                        ep,
+                        Request::from_parts(parts, crate::error::full(Bytes::new())),
+                    )
+                    .await;
+            }
+        }
+        match result {
+            Ok(resp) => {
+                let (mut parts, body) = resp.into_parts();
+                strip_hop_headers(&mut parts.headers);
+                Ok(Response::from_parts(
+                    parts,
+                    body.map_err(BoxError::from).boxed(),
+                ))
+            }
+            Err(Failure::Timeout) => Err(GatewayError::upstream(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                format!(
+                    "endpoint `{}` did not answer within {:.1} s",
+                    ep.name,
+                    ep.upstream_timeout.as_secs_f64()
+                ),
+            )),
+            Err(Failure::Connect(m)) | Err(Failure::Other(m)) => {
+                if m.contains("length limit exceeded") {
+                    return Err(too_big());
+                }
+                Err(GatewayError::upstream(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    format!("endpoint `{}` failed: {m}", ep.name),
+                ))
+            }
+        }
+    }
+
+    async fn send(&self, ep: &Endpoint, req: Request<Body>) -> Result<Response<Incoming>, Failure> {
+        match tokio::time::timeout(ep.upstream_timeout, self.client.request(req)).await {
+            Err(_) => Err(Failure::Timeout),
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => {
+                let text = error_chain(&e);
+                if e.is_connect() {
+                    Err(Failure::Connect(text))
+                } else {
+                    Err(Failure::Other(text))
+                }
+            }
+        }
+    }
+}
+
+enum Failure {
+    Timeout,
+    Connect(String),
+    Other(String),
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// `/name/rest…` into `name` and `/rest…` (the rest keeps its leading slash).
+fn split_route(path: &str) -> (&str, &str) {
+    let p = path.strip_prefix('/').unwrap_or(path);
+    match p.find('/') {
+        Some(i) => (&p[..i], &p[i..]),
+        None => (p, ""),
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().filter(|c| !c.is_control()).take(n).collect()
+}
+
+fn strip_hop_headers(h: &mut HeaderMap) {
+    // Headers named in `Connection` are hop-by-hop too.
+    let named: Vec<HeaderName> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in named {
+        h.remove(n);
+    }
+    for n in HOP {
+        h.remove(n);
+    }
+}
+
+fn limited(d: Decision, scope: &str) -> GatewayError {
+    let secs = d.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let mut e = GatewayError::client(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("the {scope} rate limit is reached; retry after {secs} s"),
+    );
+    e.retry_after = Some(secs);
+    e.rate = Some(d);
+    e
+}
+
+pub(crate) fn rate_headers(h: &mut HeaderMap, d: &Decision) {
+    let reset = d.reset.as_secs_f64().ceil() as u64;
+    h.insert("ratelimit-limit", HeaderValue::from(d.limit));
+    h.insert("ratelimit-remaining", HeaderValue::from(d.remaining));
+    h.insert("ratelimit-reset", HeaderValue::from(reset));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_split_on_the_first_segment() {
+        assert_eq!(split_route("/credit/v1/predict"), ("credit", "/v1/predict"));
+        assert_eq!(split_route("/credit"), ("credit", ""));
+        assert_eq!(split_route("/credit/"), ("credit", "/"));
+        assert_eq!(split_route("/"), ("", ""));
+    }
+
+    #[test]
+    fn hop_headers_and_the_ones_they_name_go() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "connection",
+            HeaderValue::from_static("close, x-secret-hop"),
+        );
+        h.insert("x-secret-hop", HeaderValue::from_static("1"));
+        h.insert("x-api-key", HeaderValue::from_static("k"));
+        h.insert("content-type", HeaderValue::from_static("application/json"));
+        strip_hop_headers(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("content-type"));
+    }
+}

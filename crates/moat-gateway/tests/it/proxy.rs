@@ -1,0 +1,309 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::service::service_fn;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use moat_gateway::keys::ResolveFuture;
+use moat_gateway::{Gateway, GatewaySettings, Grant, KeyResolver};
+use tokio::net::TcpListener;
+
+type Body = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
+
+/// The model server: `/echo` answers with what it received, `/slow` waits 2 s,
+/// `/sse` streams three events 100 ms apart.
+async fn upstream() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let (s, _) = l.accept().await.expect("accept");
+            tokio::spawn(async move {
+                let svc = service_fn(|req: Request<Incoming>| async move {
+                    let path = req.uri().to_string();
+                    let auth = req.headers().contains_key("authorization")
+                        || req.headers().contains_key("x-api-key");
+                    let body: Body = if path.starts_with("/v1/slow") {
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        Full::new(Bytes::from("late")).boxed()
+                    } else if path.starts_with("/v1/sse") {
+                        let (tx, rx) = tokio::sync::mpsc::channel::<
+                            Result<Frame<Bytes>, std::convert::Infallible>,
+                        >(4);
+                        tokio::spawn(async move {
+                            for i in 0..3 {
+                                let _ = tx
+                                    .send(Ok(Frame::data(Bytes::from(format!("data: {i}\n\n")))))
+                                    .await;
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                            }
+                        });
+                        StreamBody::new(tokio_stream_from(rx)).boxed()
+                    } else {
+                        let got = req.into_body().collect().await.expect("body").to_bytes();
+                        let j =
+                            serde_json::json!({"path": path, "auth_seen": auth, "len": got.len()});
+                        Full::new(Bytes::from(j.to_string())).boxed()
+                    };
+                    Ok::<_, std::convert::Infallible>(Response::new(body))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(s), svc)
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_core::Stream<Item = T> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+struct Keys;
+
+impl KeyResolver for Keys {
+    fn resolve<'a>(&'a self, token: &'a str) -> ResolveFuture<'a> {
+        Box::pin(async move {
+            Ok(match token {
+                "scoring-key" => Some(Grant {
+                    key_id: "key_scoring".into(),
+                    endpoints: vec!["credit".into(), "dead".into(), "chat".into()],
+                    may_invoke: true,
+                }),
+                "other-key" => Some(Grant {
+                    key_id: "key_other".into(),
+                    endpoints: vec!["elsewhere".into()],
+                    may_invoke: true,
+                }),
+                _ => None,
+            })
+        })
+    }
+}
+
+async fn gateway(upstream: &str) -> String {
+    let toml = format!(
+        r#"
+        upstream_timeout_s = 0.5
+        max_body_bytes = 1000
+        [[endpoints]]
+        name = "credit"
+        kind = "tabular"
+        model = "credit@1"
+        upstream = "{upstream}/v1"
+        rate_limit = {{ rate = 5, burst = 5 }}
+        [[endpoints]]
+        name = "chat"
+        kind = "openai"
+        upstream = "{upstream}/v1"
+        [[endpoints]]
+        name = "dead"
+        upstream = "http://127.0.0.1:9"
+        "#
+    );
+    let settings: GatewaySettings = toml::from_str(&toml).expect("toml");
+    let config = settings.validate().expect("valid");
+    let gw = Arc::new(Gateway::new(&config, Arc::new(Keys)));
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(moat_gateway::server::serve(l, gw, std::future::pending()));
+    format!("http://{addr}")
+}
+
+fn client() -> Client<HttpConnector, Full<Bytes>> {
+    Client::builder(TokioExecutor::new()).build(HttpConnector::new())
+}
+
+async fn call(
+    c: &Client<HttpConnector, Full<Bytes>>,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, http::HeaderMap, serde_json::Value) {
+    let mut b = Request::post(url);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let r = c
+        .request(
+            b.body(Full::new(Bytes::from(body.to_owned())))
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let status = r.status();
+    let h = r.headers().clone();
+    let bytes = r.into_body().collect().await.expect("body").to_bytes();
+    let v = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, h, v)
+}
+
+const KEY: (&str, &str) = ("authorization", "Bearer scoring-key");
+
+#[tokio::test]
+async fn proxies_with_keys_scopes_and_clear_errors() {
+    let up = upstream().await;
+    let gw = gateway(&up).await;
+    let c = client();
+
+    let (s, _, v) = call(
+        &c,
+        &format!("{gw}/credit/predict?x=1"),
+        &[KEY],
+        "{\"rows\":[[1,2]]}",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["path"], "/v1/predict?x=1");
+    assert_eq!(
+        v["auth_seen"], false,
+        "the client's key never reaches the upstream"
+    );
+    assert_eq!(v["len"], 16);
+
+    let (s, _, v) = call(
+        &c,
+        &format!("{gw}/credit/predict"),
+        &[("x-api-key", "scoring-key")],
+        "{}",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    for (headers, status, code) in [
+        (vec![], StatusCode::UNAUTHORIZED, "missing_key"),
+        (
+            vec![("authorization", "Bearer nope")],
+            StatusCode::UNAUTHORIZED,
+            "invalid_key",
+        ),
+        (
+            vec![("authorization", "Basic abc")],
+            StatusCode::UNAUTHORIZED,
+            "malformed_key",
+        ),
+        (
+            vec![("authorization", "Bearer other-key")],
+            StatusCode::FORBIDDEN,
+            "out_of_scope",
+        ),
+        (
+            vec![KEY, ("x-api-key", "other-key")],
+            StatusCode::BAD_REQUEST,
+            "ambiguous_key",
+        ),
+    ] {
+        let (s, _, v) = call(&c, &format!("{gw}/credit/predict"), &headers, "{}").await;
+        assert_eq!(s, status, "{headers:?}: {v}");
+        assert_eq!(v["error"]["code"], code);
+        assert_eq!(v["error"]["type"], "client");
+        assert!(
+            !v.to_string().contains("other-key"),
+            "keys are never echoed"
+        );
+    }
+
+    let (s, _, v) = call(&c, &format!("{gw}/nowhere/x"), &[KEY], "{}").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("unknown_endpoint"))
+    );
+
+    let (s, _, v) = call(&c, &format!("{gw}/chat/x"), &[KEY], &"a".repeat(2000)).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large"))
+    );
+
+    let t = Instant::now();
+    let (s, _, v) = call(&c, &format!("{gw}/chat/slow"), &[KEY], "{}").await;
+    assert_eq!(
+        (s, v["error"]["type"].as_str()),
+        (StatusCode::GATEWAY_TIMEOUT, Some("upstream"))
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "the timeout applies"
+    );
+
+    let (s, _, v) = call(&c, &format!("{gw}/dead/x"), &[KEY], "{}").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("upstream_unavailable"))
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after() {
+    let up = upstream().await;
+    let gw = gateway(&up).await;
+    let c = client();
+    let mut ok = 0;
+    let mut refused = None;
+    for _ in 0..20 {
+        let (s, h, v) = call(&c, &format!("{gw}/credit/p"), &[KEY], "{}").await;
+        match s {
+            StatusCode::OK => {
+                ok += 1;
+                assert!(h.contains_key("ratelimit-remaining"));
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(v["error"]["code"], "rate_limited");
+                refused = Some(h);
+            }
+            s => panic!("unexpected {s}: {v}"),
+        }
+    }
+    // A burst of 5, plus at most one more refilled while the loop ran (5 a second).
+    assert!((5..=7).contains(&ok), "{ok} admitted");
+    let h = refused.expect("some were refused");
+    assert_eq!(h["retry-after"], "1");
+    assert_eq!(h["ratelimit-remaining"], "0");
+    // Another endpoint and the other key's limits are separate.
+    let (s, _, _) = call(&c, &format!("{gw}/chat/p"), &[KEY], "{}").await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn server_sent_events_stream_through_as_they_come() {
+    let up = upstream().await;
+    let gw = gateway(&up).await;
+    let c = client();
+    let r = c
+        .request(
+            Request::post(format!("{gw}/chat/sse"))
+                .header("authorization", "Bearer scoring-key")
+                .body(Full::new(Bytes::new()))
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(r.status(), StatusCode::OK);
+    let t = Instant::now();
+    let mut body = r.into_body();
+    let first = body.frame().await.expect("a frame").expect("ok");
+    let first_at = t.elapsed();
+    assert_eq!(
+        first.data_ref().map(|b| b.as_ref()),
+        Some(&b"data: 0\n\n"[..])
+    );
+    let mut rest = Vec::new();
+    while let Some(f) = body.frame().await {
+        if let Ok(d) = f.expect("ok").into_data() {
+            rest.extend_from_slice(&d);
+        }
+    }
+    assert_eq!(rest, b"data: 1\n\ndata: 2\n\n");
+    assert!(
+        first_at < Duration::from_millis(150) && t.elapsed() >= Duration::from_millis(180),
+        "the first event arrived before the stream ended ({first_at:?}, {:?})",
+        t.elapsed()
+    );
+}

@@ -1,0 +1,187 @@
+//! `moat serve --gateway-addr`: the gateway in front of a real upstream, with keys from
+//! the key system (created, scoped and revoked with the command line).
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use axum::routing::post;
+use axum::Router;
+
+use super::{serve, Moat};
+
+fn upstream() -> String {
+    serve(Router::new().route(
+        "/v1/predict",
+        post(
+            |body: String| async move { format!("{{\"predictions\":[1],\"got\":{}}}", body.len()) },
+        ),
+    ))
+}
+
+/// One request on a fresh connection: the status and the body.
+fn post_json(addr: &str, path: &str, key: Option<&str>) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let body = "{\"rows\":[[1,2]]}";
+    let auth = key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    (status, body)
+}
+
+fn key_id(m: &Moat, name: &str) -> String {
+    let keys = m.json(&["key", "list", "--json"]);
+    keys.as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == name)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn gateway_checks_keys_scopes_and_revocation() {
+    let m = Moat::new();
+    m.ok(&["init"]);
+    let up = upstream();
+    m.write(
+        "moat.toml",
+        format!(
+            "[gateway]\nkey_cache_ms = 200\n\n[[gateway.endpoints]]\nname = \"scoring\"\nkind = \"tabular\"\nupstream = \"{up}/v1\"\n"
+        )
+        .as_bytes(),
+    );
+    m.write("model.onnx", b"not really a model");
+    m.ok(&[
+        "model",
+        "register",
+        "fraud",
+        "--version",
+        "1",
+        "--artifact",
+        "model.onnx",
+        "--owner",
+        "risk",
+        "--tier",
+        "limited",
+        "--sensitivity",
+        "internal",
+    ]);
+    for name in ["scoring", "elsewhere"] {
+        m.ok(&[
+            "endpoint",
+            "add",
+            name,
+            "--model",
+            "fraud",
+            "--target",
+            "1",
+            "--upstream",
+            &up,
+            "--owner",
+            "risk",
+        ]);
+    }
+    let key = m.ok(&[
+        "key",
+        "create",
+        "svc",
+        "--role",
+        "service",
+        "--endpoint",
+        "scoring",
+    ]);
+    let key = key.lines().last().unwrap().to_owned();
+    let other = m.ok(&[
+        "key",
+        "create",
+        "svc2",
+        "--role",
+        "service",
+        "--endpoint",
+        "elsewhere",
+    ]);
+    let other = other.lines().last().unwrap().to_owned();
+
+    let mut child = m
+        .command(&[
+            "--config",
+            "moat.toml",
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--gateway-addr",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut gw = None;
+    for line in lines {
+        let line = line.unwrap();
+        if let Some(rest) = line.trim().strip_prefix("gateway:") {
+            let url = rest.split_whitespace().next().unwrap();
+            gw = Some(
+                url.trim_start_matches("http://")
+                    .split('/')
+                    .next()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    let gw = gw.expect("the gateway address is printed");
+
+    let (s, body) = post_json(&gw, "/scoring/predict", Some(&key));
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains("\"predictions\":[1]"), "{body}");
+    let (s, body) = post_json(&gw, "/scoring/predict", None);
+    assert_eq!(s, 401, "{body}");
+    assert!(body.contains("missing_key"), "{body}");
+    let (s, body) = post_json(&gw, "/scoring/predict", Some(&other));
+    assert_eq!(s, 403, "{body}");
+    assert!(
+        body.contains("out_of_scope") && !body.contains(&other),
+        "{body}"
+    );
+    let (s, _) = post_json(&gw, "/scoring/predict", Some("moat_sk_not_a_real_key"));
+    assert_eq!(s, 401);
+
+    // Revoked from another process: refused once the cached verification expires.
+    m.ok(&["key", "revoke", &key_id(&m, "svc")]);
+    let t = Instant::now();
+    let status = loop {
+        let (s, _) = post_json(&gw, "/scoring/predict", Some(&key));
+        if s != 200 || t.elapsed() > Duration::from_secs(5) {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = t.elapsed();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(status, 401);
+    assert!(took < Duration::from_secs(1), "revocation took {took:?}");
+}
