@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::detect::{DetectorId, Mode};
 use crate::ratelimit::Limit;
 
 /// What an endpoint speaks; detectors pick the requests they understand by it.
@@ -73,6 +74,9 @@ pub struct EndpointSettings {
     /// Overrides `[gateway] upstream_timeout_s`.
     #[serde(default)]
     pub upstream_timeout_s: Option<f64>,
+    /// Detectors on this endpoint and their modes: `{ pii = "block", prompt-injection = "alert" }`.
+    #[serde(default)]
+    pub detectors: std::collections::BTreeMap<String, Mode>,
 }
 
 /// A checked endpoint, ready to route.
@@ -89,6 +93,7 @@ pub struct Endpoint {
     pub endpoint_rate_limit: Option<Limit>,
     pub max_body_bytes: u64,
     pub upstream_timeout: Duration,
+    pub detectors: Vec<(DetectorId, Mode)>,
 }
 
 /// The checked gateway configuration.
@@ -134,6 +139,19 @@ impl GatewaySettings {
                     }
                 }
             }
+            let mut detectors = Vec::new();
+            for (id, mode) in &e.detectors {
+                match id.parse::<DetectorId>() {
+                    Ok(d) => detectors.push((d, *mode)),
+                    Err(_) => problems.push(format!(
+                        "{what}: unknown detector `{id}`; known: {}",
+                        <DetectorId as strum::IntoEnumIterator>::iter()
+                            .map(|d| format!("`{d}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                }
+            }
             let t = e.upstream_timeout_s.unwrap_or(timeout);
             if !(t.is_finite() && t > 0.0 && t <= 3600.0) {
                 problems.push(format!(
@@ -151,6 +169,7 @@ impl GatewaySettings {
                     endpoint_rate_limit: e.endpoint_rate_limit,
                     max_body_bytes: e.max_body_bytes.unwrap_or(body),
                     upstream_timeout: Duration::from_secs_f64(t.clamp(0.001, 3600.0)),
+                    detectors,
                 }),
                 Err(m) => problems.push(format!("{what}: {m}")),
             }
@@ -248,6 +267,7 @@ mod tests {
             model = "no-version"
             upstream = "ftp://x"
             rate_limit = { rate = 0, burst = 1 }
+            detectors = { pii = "block", nonsense = "log" }
             [[gateway.endpoints]]
             name = "dup"
             upstream = "http://a:1/v1/"

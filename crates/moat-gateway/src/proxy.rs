@@ -17,6 +17,7 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 
 use crate::config::{Endpoint, GatewayConfig};
+use crate::detect::{body_texts, Detector, DetectorCx, Finding, Mode, Phase};
 use crate::error::{Body, BoxError, GatewayError};
 use crate::keys::{presented_key, KeyCache, KeyProblem, KeyResolver};
 use crate::ratelimit::{Decision, Limiter};
@@ -24,6 +25,7 @@ use crate::ratelimit::{Decision, Limiter};
 /// The gateway: routes, keys, limits and the upstream connection pool.
 pub struct Gateway {
     routes: HashMap<String, Arc<Endpoint>>,
+    detectors: Vec<Arc<dyn Detector>>,
     keys: KeyCache,
     limiter: Limiter,
     client: Client<HttpConnector, Body>,
@@ -60,6 +62,7 @@ impl Gateway {
                 .iter()
                 .map(|e| (e.name.clone(), Arc::new(e.clone())))
                 .collect(),
+            detectors: crate::detect::builtin(),
             keys: KeyCache::new(resolver, config.key_cache),
             limiter: Limiter::default(),
             client,
@@ -163,7 +166,7 @@ impl Gateway {
             }
             shown = Some(d);
         }
-        let mut resp = self.forward(&ep, rest, req).await?;
+        let mut resp = self.forward(&ep, rest, req, &grant.key_id).await?;
         if let Some(d) = shown {
             rate_headers(resp.headers_mut(), &d);
         }
@@ -175,6 +178,7 @@ impl Gateway {
         ep: &Endpoint,
         rest: &str,
         req: Request<Incoming>,
+        key_id: &str,
     ) -> Result<Response<Body>, GatewayError> {
         let too_big = || {
             GatewayError::client(
@@ -213,7 +217,39 @@ impl Gateway {
         parts.headers.remove(header::HOST);
         parts.version = http::Version::HTTP_11;
         let limit = usize::try_from(ep.max_body_bytes).unwrap_or(usize::MAX);
-        let body: Body = Limited::new(body, limit).map_err(BoxError::from).boxed();
+        let active: Vec<(&Arc<dyn Detector>, Mode)> = ep
+            .detectors
+            .iter()
+            .filter_map(|(id, mode)| {
+                self.detectors
+                    .iter()
+                    .find(|d| d.id() == *id)
+                    .filter(|d| d.applies_to(ep.kind) && d.phases().contains(&Phase::RequestBody))
+                    .map(|d| (d, *mode))
+            })
+            .collect();
+        let body: Body = if active.is_empty() {
+            // Nothing reads the body: it streams through.
+            Limited::new(body, limit).map_err(BoxError::from).boxed()
+        } else {
+            let bytes = Limited::new(body, limit)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.to_string().contains("length limit exceeded") {
+                        too_big()
+                    } else {
+                        GatewayError::client(
+                            StatusCode::BAD_REQUEST,
+                            "body_unreadable",
+                            "the request body could not be read to the end",
+                        )
+                    }
+                })?
+                .to_bytes();
+            self.inspect(ep, key_id, &active, &bytes)?;
+            crate::error::full(bytes)
+        };
         let idempotent = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         let empty = parts
             .headers
@@ -262,6 +298,55 @@ impl Gateway {
                     format!("endpoint `{}` failed: {m}", ep.name),
                 ))
             }
+        }
+    }
+
+    /// Runs the endpoint's request detectors on a whole body; logs every finding, and
+    /// refuses the request when a detector in `block` mode found something.
+    fn inspect(
+        &self,
+        ep: &Endpoint,
+        key_id: &str,
+        active: &[(&Arc<dyn Detector>, Mode)],
+        body: &[u8],
+    ) -> Result<(), GatewayError> {
+        let texts = body_texts(body);
+        let cx = DetectorCx {
+            endpoint: &ep.name,
+            kind: ep.kind,
+            phase: Phase::RequestBody,
+            texts: &texts,
+        };
+        let mut blocked: Option<Finding> = None;
+        for (d, mode) in active {
+            let mut found = Vec::new();
+            d.inspect(&cx, &mut found);
+            for f in found {
+                match mode {
+                    Mode::Log => tracing::info!(
+                        endpoint = %ep.name, key_id, detector = %f.detector, severity = ?f.severity,
+                        atlas = f.atlas, evidence = %f.evidence, "detection"
+                    ),
+                    Mode::Alert | Mode::Block => tracing::warn!(
+                        endpoint = %ep.name, key_id, detector = %f.detector, severity = ?f.severity,
+                        atlas = f.atlas, evidence = %f.evidence, blocked = (*mode == Mode::Block), "detection"
+                    ),
+                }
+                if *mode == Mode::Block && blocked.is_none() {
+                    blocked = Some(f);
+                }
+            }
+        }
+        match blocked {
+            None => Ok(()),
+            Some(f) => Err(GatewayError::client(
+                StatusCode::FORBIDDEN,
+                "blocked",
+                format!(
+                    "the request was blocked by detector `{}` (MITRE ATLAS {}): {}",
+                    f.detector, f.atlas, f.evidence
+                ),
+            )),
         }
     }
 
