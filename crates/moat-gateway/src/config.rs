@@ -47,6 +47,10 @@ pub struct GatewaySettings {
     /// Milliseconds a verified key is trusted before it is looked up again (default
     /// 1000; revocations made through this server apply at once).
     pub key_cache_ms: Option<u64>,
+    /// Failures in a row that open an upstream's circuit (default 5).
+    pub circuit_failures: Option<u32>,
+    /// Seconds an open circuit stays open before one trial request (default 10).
+    pub circuit_open_s: Option<f64>,
     pub endpoints: Vec<EndpointSettings>,
 }
 
@@ -101,6 +105,8 @@ pub struct Endpoint {
 pub struct GatewayConfig {
     pub addr: Option<String>,
     pub key_cache: Duration,
+    pub circuit_failures: u32,
+    pub circuit_open: Duration,
     pub endpoints: Vec<Endpoint>,
 }
 
@@ -174,10 +180,16 @@ impl GatewaySettings {
                 Err(m) => problems.push(format!("{what}: {m}")),
             }
         }
+        let open_s = self.circuit_open_s.unwrap_or(10.0);
+        if !(open_s.is_finite() && open_s > 0.0 && open_s <= 3600.0) {
+            problems.push("gateway: circuit_open_s must be between 0 and 3600 seconds".into());
+        }
         if problems.is_empty() {
             Ok(GatewayConfig {
                 addr: self.addr.clone(),
                 key_cache: Duration::from_millis(self.key_cache_ms.unwrap_or(1000)),
+                circuit_failures: self.circuit_failures.unwrap_or(5).max(1),
+                circuit_open: Duration::from_secs_f64(open_s),
                 endpoints,
             })
         } else {

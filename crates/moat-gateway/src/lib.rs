@@ -9,10 +9,12 @@
 //! over the service layer), so this crate holds no store and no secret: it sees a key
 //! only to pass it to the resolver and keeps only its SHA-256.
 
+pub mod breaker;
 pub mod config;
 pub mod detect;
 pub mod error;
 pub mod keys;
+pub mod metrics;
 pub mod proxy;
 pub mod ratelimit;
 pub mod server;

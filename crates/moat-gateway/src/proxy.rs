@@ -16,15 +16,19 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 
+use crate::breaker::Breaker;
 use crate::config::{Endpoint, GatewayConfig};
 use crate::detect::{body_texts, Detector, DetectorCx, Finding, Mode, Phase};
 use crate::error::{Body, BoxError, GatewayError};
 use crate::keys::{presented_key, KeyCache, KeyProblem, KeyResolver};
+use crate::metrics::Metrics;
 use crate::ratelimit::{Decision, Limiter};
 
 /// The gateway: routes, keys, limits and the upstream connection pool.
 pub struct Gateway {
     routes: HashMap<String, Arc<Endpoint>>,
+    breakers: HashMap<String, Breaker>,
+    pub metrics: Metrics,
     detectors: Vec<Arc<dyn Detector>>,
     keys: KeyCache,
     limiter: Limiter,
@@ -62,6 +66,17 @@ impl Gateway {
                 .iter()
                 .map(|e| (e.name.clone(), Arc::new(e.clone())))
                 .collect(),
+            breakers: config
+                .endpoints
+                .iter()
+                .map(|e| {
+                    (
+                        e.name.clone(),
+                        Breaker::new(config.circuit_failures, config.circuit_open),
+                    )
+                })
+                .collect(),
+            metrics: Metrics::new(),
             detectors: crate::detect::builtin(),
             keys: KeyCache::new(resolver, config.key_cache),
             limiter: Limiter::default(),
@@ -82,10 +97,20 @@ impl Gateway {
 
     /// Answers one request, always with a response: failures become JSON errors.
     pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
-        match self.route(req).await {
+        let start = Instant::now();
+        let (name, _) = split_route(req.uri().path());
+        let label = if self.routes.contains_key(name) {
+            name.to_owned()
+        } else {
+            "unknown".to_owned()
+        };
+        let resp = match self.route(req).await {
             Ok(r) => r,
             Err(e) => e.into_response(),
-        }
+        };
+        self.metrics
+            .answered(&label, resp.status().as_u16(), start.elapsed());
+        resp
     }
 
     async fn route(&self, req: Request<Incoming>) -> Result<Response<Body>, GatewayError> {
@@ -153,6 +178,7 @@ impl Gateway {
         if let Some(l) = &ep.endpoint_rate_limit {
             let d = self.limiter.check(&format!("e\0{}", ep.name), l, now);
             if !d.allowed {
+                self.metrics.limited(&ep.name, "endpoint");
                 return Err(limited(d, "endpoint"));
             }
             shown = Some(d);
@@ -162,6 +188,7 @@ impl Gateway {
                 .limiter
                 .check(&format!("k\0{}\0{}", grant.key_id, ep.name), l, now);
             if !d.allowed {
+                self.metrics.limited(&ep.name, "key");
                 return Err(limited(d, "key"));
             }
             shown = Some(d);
@@ -256,6 +283,23 @@ impl Gateway {
             .get(header::CONTENT_LENGTH)
             .is_none_or(|v| v == "0")
             && !parts.headers.contains_key(header::TRANSFER_ENCODING);
+        let breaker = self.breakers.get(&ep.name);
+        if let Some(b) = breaker {
+            if let Err(left) = b.admit(Instant::now()) {
+                self.metrics.upstream_error(&ep.name, "circuit_open");
+                let mut e = GatewayError::upstream(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "circuit_open",
+                    format!(
+                        "endpoint `{}` failed repeatedly; the gateway stops calling it for {} s more",
+                        ep.name,
+                        left.as_secs().max(1)
+                    ),
+                );
+                e.retry_after = Some(left.as_secs().max(1));
+                return Err(e);
+            }
+        }
         let upstream = Request::from_parts(parts.clone(), body);
         let mut result = self.send(ep, upstream).await;
         // One retry for idempotent requests without a body that never reached the
@@ -269,6 +313,20 @@ impl Gateway {
                     )
                     .await;
             }
+        }
+        if let Some(b) = breaker {
+            match &result {
+                Ok(r) if matches!(r.status().as_u16(), 502..=504) => b.failure(Instant::now()),
+                Ok(_) => b.success(),
+                Err(_) => b.failure(Instant::now()),
+            }
+        }
+        if let Err(f) = &result {
+            let code = match f {
+                Failure::Timeout => "upstream_timeout",
+                _ => "upstream_unavailable",
+            };
+            self.metrics.upstream_error(&ep.name, code);
         }
         match result {
             Ok(resp) => {
@@ -322,6 +380,15 @@ impl Gateway {
             let mut found = Vec::new();
             d.inspect(&cx, &mut found);
             for f in found {
+                self.metrics.detected(
+                    &ep.name,
+                    &f.detector.to_string(),
+                    match mode {
+                        Mode::Log => "log",
+                        Mode::Alert => "alert",
+                        Mode::Block => "block",
+                    },
+                );
                 match mode {
                     Mode::Log => tracing::info!(
                         endpoint = %ep.name, key_id, detector = %f.detector, severity = ?f.severity,

@@ -183,10 +183,28 @@ async fn serve(env: &Env, a: ServeArgs) -> anyhow::Result<ExitCode> {
             format!("cannot listen on `{addr}`; is another server running there? pass --addr")
         })?;
     let local = listener.local_addr()?;
+    let gateway_addr = a.gateway_addr.or_else(|| env.config.gateway.addr.clone());
+    let gateway = match &gateway_addr {
+        Some(addr) => {
+            let gl = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen on `{addr}` for the gateway; is another server running there? pass --gateway-addr")
+            })?;
+            let gw = std::sync::Arc::new(moat_gateway::Gateway::new(
+                &env.config.gateway,
+                std::sync::Arc::new(crate::gateway::AppKeys(app.clone())),
+            ));
+            Some((gl, gw))
+        }
+        None => None,
+    };
     let router = moat_server::router(
         app.clone(),
         moat_server::HttpOptions {
             public_dashboard: a.demo,
+            extra_metrics: gateway
+                .iter()
+                .map(|(_, gw)| gw.metrics.registry())
+                .collect(),
         },
     );
     line(format!("Moat is serving on http://{local}"));
@@ -209,17 +227,9 @@ async fn serve(env: &Env, a: ServeArgs) -> anyhow::Result<ExitCode> {
             .join(crate::context::ADMIN_KEY_FILE)
             .display()
     ));
-    let gateway_addr = a.gateway_addr.or_else(|| env.config.gateway.addr.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let gateway = match gateway_addr {
-        Some(addr) => {
-            let gl = tokio::net::TcpListener::bind(&addr).await.with_context(|| {
-                format!("cannot listen on `{addr}` for the gateway; is another server running there? pass --gateway-addr")
-            })?;
-            let gw = std::sync::Arc::new(moat_gateway::Gateway::new(
-                &env.config.gateway,
-                std::sync::Arc::new(crate::gateway::AppKeys(app.clone())),
-            ));
+    let gateway = match gateway {
+        Some((gl, gw)) => {
             line(format!(
                 "  gateway:    http://{}/ENDPOINT/…   ({} endpoint(s): {})",
                 gl.local_addr()?,

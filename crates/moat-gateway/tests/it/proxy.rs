@@ -94,6 +94,10 @@ impl KeyResolver for Keys {
 }
 
 async fn gateway(upstream: &str) -> String {
+    gateway_and_handle(upstream).await.0
+}
+
+async fn gateway_and_handle(upstream: &str) -> (String, Arc<Gateway>) {
     let toml = format!(
         r#"
         upstream_timeout_s = 0.5
@@ -124,8 +128,12 @@ async fn gateway(upstream: &str) -> String {
     let gw = Arc::new(Gateway::new(&config, Arc::new(Keys)));
     let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = l.local_addr().expect("addr");
-    tokio::spawn(moat_gateway::server::serve(l, gw, std::future::pending()));
-    format!("http://{addr}")
+    tokio::spawn(moat_gateway::server::serve(
+        l,
+        gw.clone(),
+        std::future::pending(),
+    ));
+    (format!("http://{addr}"), gw)
 }
 
 fn client() -> Client<HttpConnector, Full<Bytes>> {
@@ -349,4 +357,32 @@ async fn detectors_block_or_pass_in_their_modes() {
     let fine = r#"{"model":"m","messages":[{"role":"user","content":"Write a haiku about autumn leaves."}]}"#;
     let (s, _, v) = call(&c, &format!("{gw}/chat/chat/completions"), &[KEY], fine).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+#[tokio::test]
+async fn a_dead_upstream_opens_its_circuit_and_metrics_count_it_all() {
+    let up = upstream().await;
+    let (gw, handle) = gateway_and_handle(&up).await;
+    let c = client();
+    let mut codes = Vec::new();
+    for _ in 0..7 {
+        let (_, _, v) = call(&c, &format!("{gw}/dead/x"), &[KEY], "{}").await;
+        codes.push(v["error"]["code"].as_str().unwrap_or("").to_owned());
+    }
+    assert_eq!(codes[..5], ["upstream_unavailable"; 5], "{codes:?}");
+    assert_eq!(codes[5..], ["circuit_open"; 2], "{codes:?}");
+    let (s, _, _) = call(&c, &format!("{gw}/credit/p"), &[KEY], "{}").await;
+    assert_eq!(s, StatusCode::OK, "other endpoints keep working");
+    call(&c, &format!("{gw}/nowhere/p"), &[KEY], "{}").await;
+
+    let text = handle.metrics.encode();
+    for want in [
+        r#"moat_gateway_requests_total{endpoint="dead",status="503"} 2"#,
+        r#"moat_gateway_requests_total{endpoint="credit",status="200"} 1"#,
+        r#"moat_gateway_requests_total{endpoint="unknown",status="404"} 1"#,
+        r#"moat_gateway_upstream_errors_total{endpoint="dead",scope="circuit_open"} 2"#,
+        "moat_gateway_response_head_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(want), "missing {want} in\n{text}");
+    }
 }

@@ -129,7 +129,15 @@ pub(super) async fn scrape(State(st): State<AppState>) -> impl IntoResponse {
         m.audit_entries.set(size as i64);
     }
     let mut out = String::new();
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &m.registry) {
+    let encoded = (|| {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
+        encode_registry(&mut out, &m.registry)?;
+        for extra in &st.options.extra_metrics {
+            encode_registry(&mut out, extra)?;
+        }
+        encode_eof(&mut out)
+    })();
+    if let Err(e) = encoded {
         tracing::error!(error = %e, "Could not encode metrics.");
     }
     (

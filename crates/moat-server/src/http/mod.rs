@@ -25,6 +25,8 @@ pub use api::openapi_json;
 pub struct HttpOptions {
     /// Serve the dashboard without a key (the demo does).
     pub public_dashboard: bool,
+    /// More metrics for `/metrics` (the gateway's), encoded after the server's own.
+    pub extra_metrics: Vec<Arc<prometheus_client::registry::Registry>>,
 }
 
 #[derive(Clone)]

@@ -164,6 +164,7 @@ store_test!(public_dashboard_shows_overdue, |store| {
         app.clone(),
         HttpOptions {
             public_dashboard: true,
+            ..HttpOptions::default()
         },
     );
     let (s, body) = call(&r, get("/", None)).await;

@@ -136,8 +136,12 @@ fn gateway_checks_keys_scopes_and_revocation() {
         .unwrap();
     let lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut gw = None;
+    let mut api = None;
     for line in lines {
         let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("Moat is serving on http://") {
+            api = Some(rest.trim().to_owned());
+        }
         if let Some(rest) = line.trim().strip_prefix("gateway:") {
             let url = rest.split_whitespace().next().unwrap();
             gw = Some(
@@ -153,6 +157,7 @@ fn gateway_checks_keys_scopes_and_revocation() {
         }
     }
     let gw = gw.expect("the gateway address is printed");
+    let api = api.expect("the API address is printed");
 
     let (s, body) = post_json(&gw, "/scoring/predict", Some(&key));
     assert_eq!(s, 200, "{body}");
@@ -180,8 +185,22 @@ fn gateway_checks_keys_scopes_and_revocation() {
         std::thread::sleep(Duration::from_millis(20));
     };
     let took = t.elapsed();
+    let mut s = TcpStream::connect(&api).unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut metrics = String::new();
+    s.read_to_string(&mut metrics).unwrap();
     child.kill().unwrap();
     let _ = child.wait();
     assert_eq!(status, 401);
     assert!(took < Duration::from_secs(1), "revocation took {took:?}");
+    // The gateway's metrics are served with the API's, in one OpenMetrics document.
+    assert!(
+        metrics.contains(r#"moat_gateway_requests_total{endpoint="scoring",status="403"} 1"#),
+        "{metrics}"
+    );
+    assert_eq!(metrics.matches("# EOF").count(), 1, "{metrics}");
 }

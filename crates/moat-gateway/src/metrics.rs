@@ -1,0 +1,154 @@
+//! The gateway's Prometheus metrics, served with the API's at `/metrics`: requests by
+//! endpoint and status, time to the response head, detector findings, rate-limit
+//! refusals and upstream failures. Endpoint labels are the configured names only
+//! (`unknown` for the rest), so a client cannot grow the series.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Status {
+    endpoint: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Ep {
+    endpoint: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Detection {
+    endpoint: String,
+    detector: String,
+    mode: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Scoped {
+    endpoint: String,
+    scope: String,
+}
+
+pub struct Metrics {
+    registry: Arc<Registry>,
+    requests: Family<Status, Counter>,
+    latency: Family<Ep, Histogram>,
+    detections: Family<Detection, Counter>,
+    rate_limited: Family<Scoped, Counter>,
+    upstream_errors: Family<Scoped, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut r = Registry::with_prefix("moat_gateway");
+        let requests = Family::<Status, Counter>::default();
+        r.register(
+            "requests",
+            "Requests answered by the gateway",
+            requests.clone(),
+        );
+        let latency = Family::<Ep, Histogram>::new_with_constructor(|| {
+            // 20 µs to about 10 s.
+            Histogram::new(exponential_buckets(0.000_02, 2.0, 20))
+        });
+        r.register_with_unit(
+            "response_head_duration",
+            "Time from a request's head to its response's head, upstream included",
+            Unit::Seconds,
+            latency.clone(),
+        );
+        let detections = Family::<Detection, Counter>::default();
+        r.register(
+            "detections",
+            "Detector findings, by detector and mode",
+            detections.clone(),
+        );
+        let rate_limited = Family::<Scoped, Counter>::default();
+        r.register(
+            "rate_limited",
+            "Requests refused by a rate limit",
+            rate_limited.clone(),
+        );
+        let upstream_errors = Family::<Scoped, Counter>::default();
+        r.register(
+            "upstream_errors",
+            "Upstream failures: timeouts and unreachable or failing upstreams",
+            upstream_errors.clone(),
+        );
+        Metrics {
+            registry: Arc::new(r),
+            requests,
+            latency,
+            detections,
+            rate_limited,
+            upstream_errors,
+        }
+    }
+
+    /// For `/metrics`.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.clone()
+    }
+
+    pub(crate) fn answered(&self, endpoint: &str, status: u16, took: Duration) {
+        self.requests
+            .get_or_create(&Status {
+                endpoint: endpoint.to_owned(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&Ep {
+                endpoint: endpoint.to_owned(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    pub(crate) fn detected(&self, endpoint: &str, detector: &str, mode: &str) {
+        self.detections
+            .get_or_create(&Detection {
+                endpoint: endpoint.to_owned(),
+                detector: detector.to_owned(),
+                mode: mode.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn limited(&self, endpoint: &str, scope: &str) {
+        self.rate_limited
+            .get_or_create(&Scoped {
+                endpoint: endpoint.to_owned(),
+                scope: scope.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn upstream_error(&self, endpoint: &str, code: &str) {
+        self.upstream_errors
+            .get_or_create(&Scoped {
+                endpoint: endpoint.to_owned(),
+                scope: code.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The OpenMetrics text (for tests and for serving the gateway alone).
+    pub fn encode(&self) -> String {
+        let mut s = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut s, &self.registry);
+        s
+    }
+}
