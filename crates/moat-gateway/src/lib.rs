@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod proxy;
 pub mod ratelimit;
 pub mod server;
+pub mod shared_limit;
 
 pub use config::{GatewayConfig, GatewaySettings, Kind};
 pub use keys::{Grant, KeyResolver};

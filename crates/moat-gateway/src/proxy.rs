@@ -32,6 +32,7 @@ pub struct Gateway {
     detectors: Vec<Arc<dyn Detector>>,
     keys: KeyCache,
     limiter: Limiter,
+    shared: Option<crate::shared_limit::SharedLimiter>,
     client: Client<HttpConnector, Body>,
     clock: Instant,
 }
@@ -80,8 +81,22 @@ impl Gateway {
             detectors: crate::detect::builtin(),
             keys: KeyCache::new(resolver, config.key_cache),
             limiter: Limiter::default(),
+            shared: None,
             client,
             clock: Instant::now(),
+        }
+    }
+
+    /// Shares the rate limits with other replicas through Redis.
+    pub fn with_shared_limits(mut self, shared: crate::shared_limit::SharedLimiter) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    async fn take(&self, subject: &str, limit: &crate::ratelimit::Limit, now: u64) -> Decision {
+        match &self.shared {
+            Some(s) => s.check(subject, limit, now).await,
+            None => self.limiter.check(subject, limit, now),
         }
     }
 
@@ -176,7 +191,7 @@ impl Gateway {
         let now = self.now_ns();
         let mut shown: Option<Decision> = None;
         if let Some(l) = &ep.endpoint_rate_limit {
-            let d = self.limiter.check(&format!("e\0{}", ep.name), l, now);
+            let d = self.take(&format!("e\0{}", ep.name), l, now).await;
             if !d.allowed {
                 self.metrics.limited(&ep.name, "endpoint");
                 return Err(limited(d, "endpoint"));
@@ -185,8 +200,8 @@ impl Gateway {
         }
         if let Some(l) = &ep.rate_limit {
             let d = self
-                .limiter
-                .check(&format!("k\0{}\0{}", grant.key_id, ep.name), l, now);
+                .take(&format!("k\0{}\0{}", grant.key_id, ep.name), l, now)
+                .await;
             if !d.allowed {
                 self.metrics.limited(&ep.name, "key");
                 return Err(limited(d, "key"));

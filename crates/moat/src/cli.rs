@@ -132,6 +132,10 @@ pub(crate) struct ServeArgs {
     /// Run the gateway on this address too (overrides `[gateway] addr`).
     #[arg(long, env = "MOAT_GATEWAY_ADDR", value_name = "HOST:PORT")]
     pub gateway_addr: Option<String>,
+    /// Share the gateway's rate limits with other replicas through this Redis
+    /// (`redis://127.0.0.1:6379`); without it each replica limits on its own.
+    #[arg(long, env = "MOAT_REDIS_URL", value_name = "URL")]
+    pub redis_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

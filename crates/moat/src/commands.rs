@@ -189,11 +189,17 @@ async fn serve(env: &Env, a: ServeArgs) -> anyhow::Result<ExitCode> {
             let gl = tokio::net::TcpListener::bind(addr).await.with_context(|| {
                 format!("cannot listen on `{addr}` for the gateway; is another server running there? pass --gateway-addr")
             })?;
-            let gw = std::sync::Arc::new(moat_gateway::Gateway::new(
+            let mut gw = moat_gateway::Gateway::new(
                 &env.config.gateway,
                 std::sync::Arc::new(crate::gateway::AppKeys(app.clone())),
-            ));
-            Some((gl, gw))
+            );
+            if let Some(url) = &a.redis_url {
+                let shared = moat_gateway::shared_limit::SharedLimiter::connect(url)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e} (--redis-url)"))?;
+                gw = gw.with_shared_limits(shared);
+            }
+            Some((gl, std::sync::Arc::new(gw)))
         }
         None => None,
     };

@@ -68,37 +68,7 @@ fn gateway_checks_keys_scopes_and_revocation() {
         )
         .as_bytes(),
     );
-    m.write("model.onnx", b"not really a model");
-    m.ok(&[
-        "model",
-        "register",
-        "fraud",
-        "--version",
-        "1",
-        "--artifact",
-        "model.onnx",
-        "--owner",
-        "risk",
-        "--tier",
-        "limited",
-        "--sensitivity",
-        "internal",
-    ]);
-    for name in ["scoring", "elsewhere"] {
-        m.ok(&[
-            "endpoint",
-            "add",
-            name,
-            "--model",
-            "fraud",
-            "--target",
-            "1",
-            "--upstream",
-            &up,
-            "--owner",
-            "risk",
-        ]);
-    }
+    inventory(&m, &up);
     let key = m.ok(&[
         "key",
         "create",
@@ -120,44 +90,7 @@ fn gateway_checks_keys_scopes_and_revocation() {
     ]);
     let other = other.lines().last().unwrap().to_owned();
 
-    let mut child = m
-        .command(&[
-            "--config",
-            "moat.toml",
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--gateway-addr",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut gw = None;
-    let mut api = None;
-    for line in lines {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("Moat is serving on http://") {
-            api = Some(rest.trim().to_owned());
-        }
-        if let Some(rest) = line.trim().strip_prefix("gateway:") {
-            let url = rest.split_whitespace().next().unwrap();
-            gw = Some(
-                url.trim_start_matches("http://")
-                    .split('/')
-                    .next()
-                    .unwrap()
-                    .to_owned(),
-            );
-        }
-        if line.starts_with("Press Ctrl-C") {
-            break;
-        }
-    }
-    let gw = gw.expect("the gateway address is printed");
-    let api = api.expect("the API address is printed");
+    let (mut child, api, gw) = spawn_serve(&m, &[]);
 
     let (s, body) = post_json(&gw, "/scoring/predict", Some(&key));
     assert_eq!(s, 200, "{body}");
@@ -203,4 +136,170 @@ fn gateway_checks_keys_scopes_and_revocation() {
         "{metrics}"
     );
     assert_eq!(metrics.matches("# EOF").count(), 1, "{metrics}");
+}
+
+/// `moat serve` with the gateway on free ports; returns the child, the API and the
+/// gateway addresses.
+fn spawn_serve(m: &Moat, extra: &[&str]) -> (std::process::Child, String, String) {
+    let mut args = vec![
+        "--config",
+        "moat.toml",
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--gateway-addr",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    let mut child = m
+        .command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut gw = None;
+    let mut api = None;
+    for line in lines {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("Moat is serving on http://") {
+            api = Some(rest.trim().to_owned());
+        }
+        if let Some(rest) = line.trim().strip_prefix("gateway:") {
+            let url = rest.split_whitespace().next().unwrap();
+            gw = Some(
+                url.trim_start_matches("http://")
+                    .split('/')
+                    .next()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    (
+        child,
+        api.expect("the API address is printed"),
+        gw.expect("the gateway address is printed"),
+    )
+}
+
+/// A registered model with the endpoints `scoring` and `elsewhere` on `up`.
+fn inventory(m: &Moat, up: &str) {
+    m.write("model.onnx", b"not really a model");
+    m.ok(&[
+        "model",
+        "register",
+        "fraud",
+        "--version",
+        "1",
+        "--artifact",
+        "model.onnx",
+        "--owner",
+        "risk",
+        "--tier",
+        "limited",
+        "--sensitivity",
+        "internal",
+    ]);
+    for name in ["scoring", "elsewhere"] {
+        m.ok(&[
+            "endpoint",
+            "add",
+            name,
+            "--model",
+            "fraud",
+            "--target",
+            "1",
+            "--upstream",
+            up,
+            "--owner",
+            "risk",
+        ]);
+    }
+}
+
+#[test]
+fn two_gateways_share_one_rate_limit_through_redis() {
+    let m = Moat::new();
+    m.ok(&["init"]);
+    let up = upstream();
+    inventory(&m, &up);
+    let (rate, burst) = (200.0, 100.0);
+    m.write(
+        "moat.toml",
+        format!(
+            "[[gateway.endpoints]]\nname = \"scoring\"\nupstream = \"{up}/v1\"\nrate_limit = {{ rate = {rate}, burst = {burst} }}\n"
+        )
+        .as_bytes(),
+    );
+    let key = m.ok(&[
+        "key",
+        "create",
+        "svc",
+        "--role",
+        "service",
+        "--endpoint",
+        "scoring",
+    ]);
+    let key = key.lines().last().unwrap().to_owned();
+    let redis =
+        std::env::var("MOAT_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let (mut a, _, gw_a) = spawn_serve(&m, &["--redis-url", &redis]);
+    let (mut b, _, gw_b) = spawn_serve(&m, &["--redis-url", &redis]);
+    // Warm the key caches, then let the burst refill: the measured window is the
+    // limiter's alone.
+    for gw in [&gw_a, &gw_b] {
+        assert_eq!(post_json(gw, "/scoring/predict", Some(&key)).0, 200);
+    }
+    std::thread::sleep(Duration::from_secs_f64(burst / rate + 0.2));
+
+    let start = Instant::now();
+    let run = Duration::from_secs(3);
+    let workers: Vec<_> = (0..8)
+        .map(|i| {
+            let gw = if i % 2 == 0 {
+                gw_a.clone()
+            } else {
+                gw_b.clone()
+            };
+            let key = key.clone();
+            std::thread::spawn(move || {
+                let (mut ok, mut limited) = (0u32, 0u32);
+                let mut last = Duration::ZERO;
+                while start.elapsed() < run {
+                    last = start.elapsed();
+                    match post_json(&gw, "/scoring/predict", Some(&key)).0 {
+                        200 => ok += 1,
+                        429 => limited += 1,
+                        s => panic!("status {s}"),
+                    }
+                }
+                (ok, limited, last)
+            })
+        })
+        .collect();
+    let (mut ok, mut limited, mut window) = (0u32, 0u32, Duration::ZERO);
+    for w in workers {
+        let (o, l, last) = w.join().unwrap();
+        ok += o;
+        limited += l;
+        window = window.max(last);
+    }
+    a.kill().unwrap();
+    b.kill().unwrap();
+    let _ = (a.wait(), b.wait());
+    let expected = burst + rate * window.as_secs_f64();
+    let error = (f64::from(ok) - expected).abs() / expected;
+    assert!(
+        limited > ok,
+        "the clients asked for far more than the limit ({ok} admitted, {limited} refused)"
+    );
+    assert!(
+        error <= 0.02,
+        "{ok} admitted by two replicas in {window:?} where {expected:.0} are allowed: {:.1}% off",
+        error * 100.0
+    );
 }
