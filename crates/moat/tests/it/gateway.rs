@@ -69,26 +69,8 @@ fn gateway_checks_keys_scopes_and_revocation() {
         .as_bytes(),
     );
     inventory(&m, &up);
-    let key = m.ok(&[
-        "key",
-        "create",
-        "svc",
-        "--role",
-        "service",
-        "--endpoint",
-        "scoring",
-    ]);
-    let key = key.lines().last().unwrap().to_owned();
-    let other = m.ok(&[
-        "key",
-        "create",
-        "svc2",
-        "--role",
-        "service",
-        "--endpoint",
-        "elsewhere",
-    ]);
-    let other = other.lines().last().unwrap().to_owned();
+    let key = service_key(&m, "svc", "scoring");
+    let other = service_key(&m, "svc2", "elsewhere");
 
     let (mut child, api, gw) = spawn_serve(&m, &[]);
 
@@ -235,16 +217,7 @@ fn two_gateways_share_one_rate_limit_through_redis() {
         )
         .as_bytes(),
     );
-    let key = m.ok(&[
-        "key",
-        "create",
-        "svc",
-        "--role",
-        "service",
-        "--endpoint",
-        "scoring",
-    ]);
-    let key = key.lines().last().unwrap().to_owned();
+    let key = service_key(&m, "svc", "scoring");
     let redis =
         std::env::var("MOAT_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let (mut a, _, gw_a) = spawn_serve(&m, &["--redis-url", &redis]);
@@ -302,4 +275,18 @@ fn two_gateways_share_one_rate_limit_through_redis() {
         "{ok} admitted by two replicas in {window:?} where {expected:.0} are allowed: {:.1}% off",
         error * 100.0
     );
+}
+
+/// A new service key that may call `endpoint`.
+fn service_key(m: &Moat, name: &str, endpoint: &str) -> String {
+    let out = m.ok(&[
+        "key",
+        "create",
+        name,
+        "--role",
+        "service",
+        "--endpoint",
+        endpoint,
+    ]);
+    out.lines().last().unwrap().to_owned()
 }
