@@ -70,6 +70,7 @@ impl Role {
                             | P::KeyRevoke
                             | P::AuditCheckpoint
                             | P::SystemWrite
+                            | P::ModelQuarantine
                     )
             }
             Role::Owner => {
@@ -173,6 +174,10 @@ pub enum Permission {
     /// Call an inference endpoint through the gateway.
     #[strum(serialize = "gateway.invoke")]
     GatewayInvoke,
+    /// Quarantine a model version (the gateway refuses its traffic) or release it: the
+    /// kill switch of incident response.
+    #[strum(serialize = "model.quarantine")]
+    ModelQuarantine,
 }
 
 impl Serialize for Permission {
@@ -383,6 +388,7 @@ audit.read: admin security auditor
 audit.checkpoint: admin security
 audit.erase: admin
 gateway.invoke: admin service
+model.quarantine: admin security
 ";
         assert_eq!(out, expected);
     }

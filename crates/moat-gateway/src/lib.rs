@@ -14,6 +14,7 @@ pub mod config;
 pub mod detect;
 pub mod error;
 pub mod keys;
+pub mod kill;
 pub mod metrics;
 pub mod proxy;
 pub mod ratelimit;

@@ -29,6 +29,8 @@ pub struct Gateway {
     routes: HashMap<String, Arc<Endpoint>>,
     breakers: HashMap<String, Breaker>,
     pub metrics: Metrics,
+    /// Quarantined model versions (kept current by [`crate::kill::KillSwitch::watch`]).
+    pub kill: Arc<crate::kill::KillSwitch>,
     detectors: Vec<Arc<dyn Detector>>,
     keys: KeyCache,
     limiter: Limiter,
@@ -78,6 +80,7 @@ impl Gateway {
                 })
                 .collect(),
             metrics: Metrics::new(),
+            kill: Arc::default(),
             detectors: crate::detect::builtin(),
             keys: KeyCache::new(resolver, config.key_cache),
             limiter: Limiter::default(),
@@ -187,6 +190,19 @@ impl Gateway {
                     grant.key_id, ep.name, ep.name
                 ),
             ));
+        }
+        if let Some(model) = &ep.model {
+            if self.kill.is_quarantined(model) {
+                return Err(GatewayError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    crate::error::Fault::Gateway,
+                    "model_quarantined",
+                    format!(
+                        "endpoint `{}` is switched off: its model version is quarantined by the operators",
+                        ep.name
+                    ),
+                ));
+            }
         }
         let now = self.now_ns();
         let mut shown: Option<Decision> = None;

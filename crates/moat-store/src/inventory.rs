@@ -773,3 +773,62 @@ pub async fn inventory_counts(c: &mut AnyConnection, now: Timestamp) -> Result<I
         .await?,
     })
 }
+
+/// A model version under quarantine.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Quarantine {
+    pub model: String,
+    pub version: String,
+    pub reason: String,
+    pub by: String,
+    pub at: String,
+}
+
+/// Quarantines a version (replacing an earlier quarantine's reason).
+pub async fn set_quarantine(c: &mut AnyConnection, q: &Quarantine) -> Result<()> {
+    sqlx::query("DELETE FROM quarantines WHERE model = $1 AND version = $2")
+        .bind(&q.model)
+        .bind(&q.version)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query(
+        "INSERT INTO quarantines (model, version, reason, by_principal, at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&q.model)
+    .bind(&q.version)
+    .bind(&q.reason)
+    .bind(&q.by)
+    .bind(&q.at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Releases a version; false when it was not quarantined.
+pub async fn clear_quarantine(c: &mut AnyConnection, model: &str, version: &str) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM quarantines WHERE model = $1 AND version = $2")
+        .bind(model)
+        .bind(version)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Every version under quarantine, by model and version.
+pub async fn list_quarantines(c: &mut AnyConnection) -> Result<Vec<Quarantine>> {
+    let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+        "SELECT model, version, reason, by_principal, at FROM quarantines ORDER BY model, version",
+    )
+    .fetch_all(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(model, version, reason, by, at)| Quarantine {
+            model,
+            version,
+            reason,
+            by,
+            at,
+        })
+        .collect())
+}

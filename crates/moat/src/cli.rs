@@ -484,6 +484,24 @@ pub(crate) enum ModelCmd {
     /// Aliases (production, staging, …): the only mutable pointers to versions.
     #[command(subcommand)]
     Alias(AliasCmd),
+    /// Kill switch: the gateway answers 503 for this version until it is released
+    /// (every replica within a second). Audited.
+    Quarantine {
+        /// NAME@VERSION.
+        reference: String,
+        /// Why (kept with the quarantine and in the audit log).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Lift the quarantine of a version. Audited.
+    Release {
+        /// NAME@VERSION.
+        reference: String,
+    },
+    /// The versions under quarantine.
+    Quarantined(JsonFlag),
 }
 
 #[derive(Debug, Args)]

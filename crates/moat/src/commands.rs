@@ -199,7 +199,12 @@ async fn serve(env: &Env, a: ServeArgs) -> anyhow::Result<ExitCode> {
                     .map_err(|e| anyhow::anyhow!("{e} (--redis-url)"))?;
                 gw = gw.with_shared_limits(shared);
             }
-            Some((gl, std::sync::Arc::new(gw)))
+            let gw = std::sync::Arc::new(gw);
+            tokio::spawn(gw.kill.clone().watch(
+                std::sync::Arc::new(crate::gateway::AppQuarantines(app.clone())),
+                std::time::Duration::from_millis(250),
+            ));
+            Some((gl, gw))
         }
         None => None,
     };
@@ -523,6 +528,47 @@ async fn dispatch(
                         e.summary
                     ));
                 }
+            }
+        }
+        Command::Model(ModelCmd::Quarantine {
+            reference,
+            reason,
+            out,
+        }) => {
+            let q = app.quarantine_model(cx, &reference, &reason).await?;
+            if out.json {
+                output::json(&q)?;
+            } else {
+                line(format!(
+                    "{}@{} is quarantined: gateways answer 503 for it until `moat model release {}@{}`",
+                    q.model, q.version, q.model, q.version
+                ));
+            }
+        }
+        Command::Model(ModelCmd::Release { reference }) => {
+            app.release_model(cx, &reference).await?;
+            line(format!("{reference} is released: gateways serve it again"));
+        }
+        Command::Model(ModelCmd::Quarantined(out)) => {
+            let list = app.list_quarantines(cx).await?;
+            if out.json {
+                output::json(&list)?;
+            } else {
+                output::table(
+                    &["MODEL", "VERSION", "SINCE", "BY", "REASON"],
+                    &list
+                        .iter()
+                        .map(|q| {
+                            vec![
+                                q.model.clone(),
+                                q.version.clone(),
+                                q.at.clone(),
+                                q.by.clone(),
+                                q.reason.clone(),
+                            ]
+                        })
+                        .collect::<Vec<_>>(),
+                );
             }
         }
         Command::Model(ModelCmd::Classify(a)) => {

@@ -24,3 +24,22 @@ impl KeyResolver for AppKeys {
         })
     }
 }
+
+/// The quarantines of the inventory, for the gateway's kill switch.
+pub(crate) struct AppQuarantines(pub App);
+
+impl moat_gateway::kill::QuarantineSource for AppQuarantines {
+    fn quarantined(&self) -> moat_gateway::kill::QuarantineFuture<'_> {
+        Box::pin(async move {
+            self.0
+                .quarantined()
+                .await
+                .map(|l| {
+                    l.into_iter()
+                        .map(|q| format!("{}@{}", q.model, q.version))
+                        .collect()
+                })
+                .map_err(|e| e.to_string())
+        })
+    }
+}

@@ -333,7 +333,11 @@ impl App {
         Ok(moat_store::list_model_versions(&mut c, name).await?)
     }
 
-    async fn model_version(&self, c: &mut moat_store::Conn, r: &AssetRef) -> Result<ModelVersion> {
+    pub(crate) async fn model_version(
+        &self,
+        c: &mut moat_store::Conn,
+        r: &AssetRef,
+    ) -> Result<ModelVersion> {
         moat_store::get_model_version(c, &r.name, &r.version)
             .await?
             .ok_or_else(|| {

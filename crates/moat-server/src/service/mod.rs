@@ -6,6 +6,7 @@
 mod audit_log;
 mod inventory;
 mod keys;
+mod quarantine;
 
 use std::sync::Arc;
 

@@ -64,7 +64,7 @@ fn gateway_checks_keys_scopes_and_revocation() {
     m.write(
         "moat.toml",
         format!(
-            "[gateway]\nkey_cache_ms = 200\n\n[[gateway.endpoints]]\nname = \"scoring\"\nkind = \"tabular\"\nupstream = \"{up}/v1\"\n"
+            "[gateway]\nkey_cache_ms = 200\n\n[[gateway.endpoints]]\nname = \"scoring\"\nkind = \"tabular\"\nmodel = \"fraud@1\"\nupstream = \"{up}/v1\"\n"
         )
         .as_bytes(),
     );
@@ -88,6 +88,39 @@ fn gateway_checks_keys_scopes_and_revocation() {
     );
     let (s, _) = post_json(&gw, "/scoring/predict", Some("moat_sk_not_a_real_key"));
     assert_eq!(s, 401);
+
+    // The kill switch, thrown from another process: 503 within a second, then back.
+    m.ok(&[
+        "model",
+        "quarantine",
+        "fraud@1",
+        "--reason",
+        "incident 42: exfiltration",
+    ]);
+    let listed = m.json(&["model", "quarantined", "--json"]);
+    assert_eq!(listed[0]["version"], "1", "{listed}");
+    let until = |want: u16| {
+        let t = Instant::now();
+        loop {
+            let (s, body) = post_json(&gw, "/scoring/predict", Some(&key));
+            if s == want || t.elapsed() > Duration::from_secs(5) {
+                return (s, body, t.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let (s, body, took) = until(503);
+    assert_eq!(s, 503, "{body}");
+    assert!(body.contains("model_quarantined"), "{body}");
+    assert!(
+        !body.contains("incident"),
+        "the reason stays with the operators: {body}"
+    );
+    assert!(took < Duration::from_secs(1), "quarantine took {took:?}");
+    m.ok(&["model", "release", "fraud@1"]);
+    let (s, _, took) = until(200);
+    assert_eq!(s, 200);
+    assert!(took < Duration::from_secs(1), "release took {took:?}");
 
     // Revoked from another process: refused once the cached verification expires.
     m.ok(&["key", "revoke", &key_id(&m, "svc")]);
