@@ -251,7 +251,7 @@ fn restrict_dir(_: &Path) -> anyhow::Result<()> {
 }
 
 /// Writes a secret file readable by its owner only (0600), replacing any old one.
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = fs::remove_file(&tmp);
     let mut o = fs::OpenOptions::new();

@@ -43,3 +43,59 @@ impl moat_gateway::kill::QuarantineSource for AppQuarantines {
         })
     }
 }
+
+/// The demo's gateway endpoints: the seeded `credit-scoring` and `support-chat`
+/// endpoints, served by the demo model servers at `upstream`.
+pub(crate) fn demo_endpoints(
+    upstream: &str,
+) -> anyhow::Result<Vec<moat_gateway::config::Endpoint>> {
+    let text = format!(
+        r#"
+        [[endpoints]]
+        name = "credit-scoring"
+        kind = "tabular"
+        model = "credit-scoring@3"
+        upstream = "{upstream}"
+        rate_limit = {{ rate = 5, burst = 10 }}
+        detectors = {{ pii = "alert" }}
+
+        [[endpoints]]
+        name = "support-chat"
+        kind = "openai"
+        model = "support-llm@1.0"
+        upstream = "{upstream}/v1"
+        rate_limit = {{ rate = 5, burst = 10 }}
+        detectors = {{ prompt-injection = "block", pii = "alert" }}
+        "#
+    );
+    let settings: moat_gateway::GatewaySettings = toml::from_str(&text)?;
+    settings
+        .validate()
+        .map(|c| c.endpoints)
+        .map_err(|p| anyhow::anyhow!("the demo gateway settings are invalid: {}", p.join("; ")))
+}
+
+/// The demo client's key: kept in the data directory (0600) and reused while it works,
+/// else created (a service key for the two demo endpoints).
+pub(crate) async fn demo_key(env: &crate::context::Env, app: &App) -> anyhow::Result<String> {
+    let path = env.data_dir().join("demo-gateway.key");
+    if let Ok(k) = std::fs::read_to_string(&path) {
+        let k = k.trim().to_owned();
+        if app.authenticate(&k, AuthMethod::ApiKey).await.is_ok() {
+            return Ok(k);
+        }
+    }
+    let created = app
+        .create_key(
+            &moat_server::Ctx::system(),
+            moat_server::NewKeyRequest {
+                name: "demo-client".into(),
+                role: moat_domain::Role::Service,
+                endpoints: vec!["credit-scoring".into(), "support-chat".into()],
+                expires_in_secs: None,
+            },
+        )
+        .await?;
+    crate::context::write_private(&path, &created.key)?;
+    Ok(created.key.clone())
+}

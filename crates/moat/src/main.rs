@@ -12,6 +12,7 @@ mod commands;
 mod config;
 mod context;
 mod data;
+mod demo_upstream;
 mod endpoint;
 mod files;
 mod gateway;

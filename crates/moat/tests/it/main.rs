@@ -513,7 +513,14 @@ fn data_dir_is_required_and_help_works() {
 fn serve_demo_from_nothing() {
     let m = Moat::new();
     let mut child = m
-        .command(&["serve", "--demo", "--addr", "127.0.0.1:0"])
+        .command(&[
+            "serve",
+            "--demo",
+            "--addr",
+            "127.0.0.1:0",
+            "--gateway-addr",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
