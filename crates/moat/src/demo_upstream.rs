@@ -27,13 +27,15 @@ pub(crate) async fn start() -> anyhow::Result<String> {
 }
 
 /// The body as JSON whatever its content type (`curl -d` sends a form type).
-fn json_body(b: &[u8]) -> Result<Value, Response> {
+fn json_body(b: &[u8]) -> Result<Value, Box<Response>> {
     serde_json::from_slice(b).map_err(|e| {
-        (
-            axum::http::StatusCode::BAD_REQUEST,
-            Json(json!({"error": format!("the body is not JSON: {e}")})),
+        Box::new(
+            (
+                axum::http::StatusCode::BAD_REQUEST,
+                Json(json!({"error": format!("the body is not JSON: {e}")})),
+            )
+                .into_response(),
         )
-            .into_response()
     })
 }
 
@@ -47,7 +49,7 @@ fn score(row: &[f64]) -> f64 {
 async fn predict(body: axum::body::Bytes) -> Response {
     let body = match json_body(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let rows = body
         .get("rows")
@@ -91,7 +93,7 @@ fn last_user_text(body: &Value) -> String {
 async fn chat(body: axum::body::Bytes) -> Response {
     let body = match json_body(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let asked = last_user_text(&body);
     let answer = format!(
@@ -130,7 +132,7 @@ async fn chat(body: axum::body::Bytes) -> Response {
 async fn embeddings(body: axum::body::Bytes) -> Response {
     let body = match json_body(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let inputs: Vec<String> = match body.get("input") {
         Some(Value::String(s)) => vec![s.clone()],
