@@ -1,3 +1,6 @@
+//! The proxy end to end: keys, scopes, limits, limits of bodies and time, server-sent
+//! events, detectors, the circuit breaker and the metrics, against a real upstream.
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
