@@ -108,11 +108,11 @@ async fn chat(body: axum::body::Bytes) -> Response {
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
         let mut sse = String::new();
         for word in answer.split_inclusive(' ') {
-            let chunk = json!({"id": "chatcmpl-demo", "object": "chat.completion.chunk", "model": model,
+            let chunk = json!({"id": "chatcmpl-demo", "object": "chat.completion.chunk", "created": 0, "model": model,
                 "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": null}]});
             sse.push_str(&format!("data: {chunk}\n\n"));
         }
-        let end = json!({"id": "chatcmpl-demo", "object": "chat.completion.chunk", "model": model,
+        let end = json!({"id": "chatcmpl-demo", "object": "chat.completion.chunk", "created": 0, "model": model,
             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
         sse.push_str(&format!("data: {end}\n\ndata: [DONE]\n\n"));
         return (

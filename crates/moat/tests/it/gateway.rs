@@ -378,3 +378,35 @@ fn service_key(m: &Moat, name: &str, endpoint: &str) -> String {
     ]);
     out.lines().last().unwrap().to_owned()
 }
+
+/// The official `openai` Python package pointed at the gateway (`MOAT_TEST_OPENAI_PYTHON`
+/// names a Python that has it; `.ci/run` sets it).
+#[test]
+fn the_openai_python_client_works_through_the_gateway() {
+    let Ok(python) = std::env::var("MOAT_TEST_OPENAI_PYTHON") else {
+        eprintln!("NOTE: MOAT_TEST_OPENAI_PYTHON is not set: the test with the openai client was skipped (.ci/run sets it)");
+        return;
+    };
+    let m = Moat::new();
+    m.write("moat.toml", b"");
+    let (mut child, _, gw, printed) = spawn_serve_lines(&m, &["--demo"]);
+    let key = printed
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("demo key:"))
+        .expect("the demo key is printed")
+        .trim()
+        .to_owned();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/openai_client.py");
+    let out = std::process::Command::new(python)
+        .args([script, &format!("http://{gw}/support-chat"), &key])
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ok"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
