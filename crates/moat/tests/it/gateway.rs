@@ -382,6 +382,7 @@ fn service_key(m: &Moat, name: &str, endpoint: &str) -> String {
 /// The official `openai` Python package pointed at the gateway (`MOAT_TEST_OPENAI_PYTHON`
 /// names a Python that has it; `.ci/run` sets it).
 #[test]
+#[expect(clippy::print_stderr, reason = "tell the developer a test was skipped")]
 fn the_openai_python_client_works_through_the_gateway() {
     let Ok(python) = std::env::var("MOAT_TEST_OPENAI_PYTHON") else {
         eprintln!("NOTE: MOAT_TEST_OPENAI_PYTHON is not set: the test with the openai client was skipped (.ci/run sets it)");
