@@ -389,3 +389,27 @@ async fn a_dead_upstream_opens_its_circuit_and_metrics_count_it_all() {
         assert!(text.contains(want), "missing {want} in\n{text}");
     }
 }
+
+#[tokio::test]
+async fn http2_clients_are_served_too() {
+    let up = upstream().await;
+    let gw = gateway(&up).await;
+    let c: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build(HttpConnector::new());
+    let r = c
+        .request(
+            Request::post(format!("{gw}/credit/predict"))
+                .header("authorization", "Bearer scoring-key")
+                .body(Full::new(Bytes::from("{}")))
+                .expect("request"),
+        )
+        .await
+        .expect("an HTTP/2 response");
+    assert_eq!(r.version(), http::Version::HTTP_2);
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value =
+        serde_json::from_slice(&r.into_body().collect().await.expect("body").to_bytes())
+            .expect("json");
+    assert_eq!(v["path"], "/v1/predict");
+}
