@@ -270,6 +270,14 @@ impl Gateway {
                 "the request path is not valid",
             )
         })?;
+        // Retried once on a closed pooled connection: idempotent and without a body (read
+        // before the hop-by-hop headers, `Transfer-Encoding` among them, are dropped).
+        let retryable = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
+            && parts
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .is_none_or(|v| v == "0")
+            && !parts.headers.contains_key(header::TRANSFER_ENCODING);
         strip_hop_headers(&mut parts.headers);
         parts.headers.remove(header::AUTHORIZATION);
         parts.headers.remove(header::HOST);
@@ -308,12 +316,6 @@ impl Gateway {
             self.inspect(ep, key_id, &active, &bytes)?;
             crate::error::full(bytes)
         };
-        let idempotent = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        let empty = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .is_none_or(|v| v == "0")
-            && !parts.headers.contains_key(header::TRANSFER_ENCODING);
         let breaker = self.breakers.get(&ep.name);
         if let Some(b) = breaker {
             if let Err(left) = b.admit(Instant::now()) {
@@ -331,19 +333,16 @@ impl Gateway {
                 return Err(e);
             }
         }
-        let upstream = Request::from_parts(parts.clone(), body);
-        let mut result = self.send(ep, upstream).await;
-        // One retry for idempotent requests without a body that never reached the
-        // upstream (a pooled connection closed under us).
-        if idempotent && empty {
-            if let Err(Failure::Connect(_)) = &result {
-                result = self
-                    .send(
-                        ep,
-                        Request::from_parts(parts, crate::error::full(Bytes::new())),
-                    )
-                    .await;
-            }
+        let again = retryable.then(|| parts.clone());
+        let mut result = self.send(ep, Request::from_parts(parts, body)).await;
+        if let (Some(parts), Err(Failure::Connect(_))) = (again, &result) {
+            // The request never reached the upstream (a pooled connection closed under us).
+            result = self
+                .send(
+                    ep,
+                    Request::from_parts(parts, crate::error::full(Bytes::new())),
+                )
+                .await;
         }
         if let Some(b) = breaker {
             match &result {
@@ -381,10 +380,15 @@ impl Gateway {
                 if m.contains("length limit exceeded") {
                     return Err(too_big());
                 }
+                // The cause names internal addresses: it goes to the log, not the caller.
+                tracing::warn!(endpoint = %ep.name, error = %m, "upstream failed");
                 Err(GatewayError::upstream(
                     StatusCode::BAD_GATEWAY,
                     "upstream_unavailable",
-                    format!("endpoint `{}` failed: {m}", ep.name),
+                    format!(
+                        "endpoint `{}` could not be reached or broke off its answer; retry later",
+                        ep.name
+                    ),
                 ))
             }
         }

@@ -260,6 +260,10 @@ async fn proxies_with_keys_scopes_and_clear_errors() {
         (s, v["error"]["code"].as_str()),
         (StatusCode::BAD_GATEWAY, Some("upstream_unavailable"))
     );
+    assert!(
+        !v.to_string().contains("127.0.0.1"),
+        "internal addresses stay in the log: {v}"
+    );
 }
 
 #[tokio::test]
