@@ -13,6 +13,7 @@ pub mod breaker;
 pub mod config;
 pub mod detect;
 pub mod error;
+pub mod events;
 pub mod keys;
 pub mod kill;
 pub mod metrics;

@@ -43,6 +43,7 @@ pub struct Metrics {
     detections: Family<Detection, Counter>,
     rate_limited: Family<Scoped, Counter>,
     upstream_errors: Family<Scoped, Counter>,
+    events_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -88,6 +89,12 @@ impl Metrics {
             "Upstream failures: timeouts and unreachable or failing upstreams",
             upstream_errors.clone(),
         );
+        let events_dropped = Counter::default();
+        r.register(
+            "events_dropped",
+            "Detections dropped because the event queue was full",
+            events_dropped.clone(),
+        );
         Metrics {
             registry: Arc::new(r),
             requests,
@@ -95,7 +102,12 @@ impl Metrics {
             detections,
             rate_limited,
             upstream_errors,
+            events_dropped,
         }
+    }
+
+    pub(crate) fn event_dropped(&self) {
+        self.events_dropped.inc();
     }
 
     /// For `/metrics`.

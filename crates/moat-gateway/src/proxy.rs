@@ -31,6 +31,7 @@ pub struct Gateway {
     pub metrics: Metrics,
     /// Quarantined model versions (kept current by [`crate::kill::KillSwitch::watch`]).
     pub kill: Arc<crate::kill::KillSwitch>,
+    events: Option<crate::events::EventQueue>,
     detectors: Vec<Arc<dyn Detector>>,
     keys: KeyCache,
     limiter: Limiter,
@@ -81,6 +82,7 @@ impl Gateway {
                 .collect(),
             metrics: Metrics::new(),
             kill: Arc::default(),
+            events: None,
             detectors: crate::detect::builtin(),
             keys: KeyCache::new(resolver, config.key_cache),
             limiter: Limiter::default(),
@@ -88,6 +90,12 @@ impl Gateway {
             client,
             clock: Instant::now(),
         }
+    }
+
+    /// Records detections as events through `queue`.
+    pub fn with_events(mut self, queue: crate::events::EventQueue) -> Self {
+        self.events = Some(queue);
+        self
     }
 
     /// Shares the rate limits with other replicas through Redis.
@@ -415,15 +423,28 @@ impl Gateway {
             let mut found = Vec::new();
             d.inspect(&cx, &mut found);
             for f in found {
-                self.metrics.detected(
-                    &ep.name,
-                    &f.detector.to_string(),
-                    match mode {
-                        Mode::Log => "log",
-                        Mode::Alert => "alert",
-                        Mode::Block => "block",
-                    },
-                );
+                let mode_name = match mode {
+                    Mode::Log => "log",
+                    Mode::Alert => "alert",
+                    Mode::Block => "block",
+                };
+                self.metrics
+                    .detected(&ep.name, &f.detector.to_string(), mode_name);
+                if let Some(q) = &self.events {
+                    let pushed = q.push(crate::events::Event {
+                        at: std::time::SystemTime::now(),
+                        endpoint: ep.name.clone(),
+                        key_id: key_id.to_owned(),
+                        detector: f.detector.to_string(),
+                        severity: format!("{:?}", f.severity).to_lowercase(),
+                        atlas: f.atlas.to_owned(),
+                        mode: mode_name.to_owned(),
+                        evidence: f.evidence.clone(),
+                    });
+                    if !pushed {
+                        self.metrics.event_dropped();
+                    }
+                }
                 match mode {
                     Mode::Log => tracing::info!(
                         endpoint = %ep.name, key_id, detector = %f.detector, severity = ?f.severity,

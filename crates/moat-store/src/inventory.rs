@@ -832,3 +832,79 @@ pub async fn list_quarantines(c: &mut AnyConnection) -> Result<Vec<Quarantine>> 
         })
         .collect())
 }
+
+/// A detection recorded by the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EventRow {
+    pub id: String,
+    /// RFC 3339, milliseconds: sorts as text.
+    pub at: String,
+    pub endpoint: String,
+    pub key_id: String,
+    pub detector: String,
+    pub severity: String,
+    pub atlas: String,
+    /// `log`, `alert` or `block`: what the gateway did.
+    pub mode: String,
+    pub evidence: String,
+}
+
+/// Appends detections.
+pub async fn insert_events(c: &mut AnyConnection, events: &[EventRow]) -> Result<()> {
+    for e in events {
+        sqlx::query(
+            "INSERT INTO events (id, at, endpoint, key_id, detector, severity, atlas, mode, evidence) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&e.id)
+        .bind(&e.at)
+        .bind(&e.endpoint)
+        .bind(&e.key_id)
+        .bind(&e.detector)
+        .bind(&e.severity)
+        .bind(&e.atlas)
+        .bind(&e.mode)
+        .bind(&e.evidence)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The newest `limit` detections, newest first.
+pub async fn list_events(c: &mut AnyConnection, limit: i64) -> Result<Vec<EventRow>> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, at, endpoint, key_id, detector, severity, atlas, mode, evidence FROM events \
+         ORDER BY at DESC, id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, at, endpoint, key_id, detector, severity, atlas, mode, evidence)| EventRow {
+                id,
+                at,
+                endpoint,
+                key_id,
+                detector,
+                severity,
+                atlas,
+                mode,
+                evidence,
+            },
+        )
+        .collect())
+}

@@ -98,6 +98,14 @@ pub(crate) enum Command {
     /// AI systems (use cases): the governed units grouping models, datasets and endpoints.
     #[command(subcommand)]
     System(SystemCmd),
+    /// Detections of the gateway, newest first (security and auditors).
+    Events {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
     /// Inference endpoints (what the gateway serves).
     #[command(subcommand)]
     Endpoint(EndpointCmd),

@@ -208,7 +208,10 @@ async fn serve(env: &Env, a: ServeArgs) -> anyhow::Result<ExitCode> {
                     .map_err(|e| anyhow::anyhow!("{e} (--redis-url)"))?;
                 gw = gw.with_shared_limits(shared);
             }
-            let gw = std::sync::Arc::new(gw);
+            let gw = std::sync::Arc::new(gw.with_events(moat_gateway::events::EventQueue::start(
+                std::sync::Arc::new(crate::gateway::AppEvents(app.clone())),
+                10_000,
+            )));
             tokio::spawn(gw.kill.clone().watch(
                 std::sync::Arc::new(crate::gateway::AppQuarantines(app.clone())),
                 std::time::Duration::from_millis(250),
@@ -565,6 +568,34 @@ async fn dispatch(
         Command::Model(ModelCmd::Release { reference }) => {
             app.release_model(cx, &reference).await?;
             line(format!("{reference} is released: gateways serve it again"));
+        }
+        Command::Events { limit, out } => {
+            let list = app.list_events(cx, limit).await?;
+            if out.json {
+                output::json(&list)?;
+            } else {
+                output::table(
+                    &[
+                        "AT", "ENDPOINT", "KEY", "DETECTOR", "SEVERITY", "ATLAS", "MODE",
+                        "EVIDENCE",
+                    ],
+                    &list
+                        .iter()
+                        .map(|e| {
+                            vec![
+                                e.at.clone(),
+                                e.endpoint.clone(),
+                                e.key_id.clone(),
+                                e.detector.clone(),
+                                e.severity.clone(),
+                                e.atlas.clone(),
+                                e.mode.clone(),
+                                e.evidence.clone(),
+                            ]
+                        })
+                        .collect::<Vec<_>>(),
+                );
+            }
         }
         Command::Model(ModelCmd::Quarantined(out)) => {
             let list = app.list_quarantines(cx).await?;

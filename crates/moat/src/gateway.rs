@@ -99,3 +99,34 @@ pub(crate) async fn demo_key(env: &crate::context::Env, app: &App) -> anyhow::Re
     crate::context::write_private(&path, &created.key)?;
     Ok(created.key.clone())
 }
+
+/// The gateway's detections, stored as events.
+pub(crate) struct AppEvents(pub App);
+
+impl moat_gateway::events::EventSink for AppEvents {
+    fn write(
+        &self,
+        batch: Vec<moat_gateway::events::Event>,
+    ) -> moat_gateway::events::SinkFuture<'_> {
+        Box::pin(async move {
+            let rows = batch
+                .into_iter()
+                .map(|e| moat_store::EventRow {
+                    id: moat_server::new_id("evt"),
+                    at: moat_domain::format_time(time::OffsetDateTime::from(e.at)),
+                    endpoint: e.endpoint,
+                    key_id: e.key_id,
+                    detector: e.detector,
+                    severity: e.severity,
+                    atlas: e.atlas,
+                    mode: e.mode,
+                    evidence: e.evidence,
+                })
+                .collect();
+            self.0
+                .record_detections(rows)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}

@@ -17,8 +17,8 @@ use super::{ApiJson, ApiPath, ApiQuery, AppState, Caller};
 use crate::error::{ErrorBody, Result};
 use crate::service::{
     AiSystemView, AuditEntryView, Classify, ConsistencyProofView, CreatedKey, DatasetDetail,
-    InclusionProofView, LineageView, ModelDetail, NewEndpoint, NewKeyRequest, NewSystem,
-    RegisterDataset, RegisterModel, VendorInput, VerifyView,
+    DetectionEvent, InclusionProofView, LineageView, ModelDetail, NewEndpoint, NewKeyRequest,
+    NewSystem, RegisterDataset, RegisterModel, VendorInput, VerifyView,
 };
 
 pub(super) fn routes() -> Router<AppState> {
@@ -61,6 +61,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/keys/{id}/revoke", post(revoke_key))
         .route("/keys/{id}/rotate", post(rotate_key))
         .route("/audit/entries", get(audit_entries))
+        .route("/events", get(list_events))
         .route("/audit/checkpoint", get(audit_head).post(audit_checkpoint))
         .route("/audit/proof/{seq}", get(audit_proof))
         .route("/audit/consistency", get(audit_consistency))
@@ -76,7 +77,7 @@ pub(super) fn routes() -> Router<AppState> {
         model_evidence, set_alias, alias_history, list_datasets, register_dataset, show_dataset, review_dataset,
         dataset_evidence, list_vendors, add_vendor, list_systems, add_system, list_endpoints, add_endpoint,
         add_evidence, list_keys, create_key, revoke_key, rotate_key, audit_entries, audit_head, audit_checkpoint,
-        audit_proof, audit_consistency, audit_verify, audit_erase
+        audit_proof, audit_consistency, audit_verify, audit_erase, list_events
     ),
     components(schemas(ErrorBody)),
     modifiers(&Security)
@@ -462,6 +463,21 @@ pub(super) struct EntriesParams {
     since: Option<String>,
     /// At most this many (default 100, at most 10000).
     limit: Option<u64>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub(super) struct EventsParams {
+    /// At most this many, newest first (default 100, at most 10000).
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/events", params(EventsParams), responses((status = 200, body = Vec<DetectionEvent>)))]
+pub(super) async fn list_events(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    ApiQuery(q): ApiQuery<EventsParams>,
+) -> Result<Json<Vec<DetectionEvent>>> {
+    Ok(Json(st.app.list_events(&cx, q.limit.unwrap_or(100)).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/entries", params(EntriesParams), responses((status = 200, body = Vec<AuditEntryView>)))]

@@ -4,6 +4,7 @@
 //! failure is audited too.
 
 mod audit_log;
+mod events;
 mod inventory;
 mod keys;
 mod quarantine;
@@ -20,6 +21,7 @@ use crate::error::{Result, ServiceError};
 use crate::secret;
 
 pub use audit_log::{AuditEntryView, ConsistencyProofView, InclusionProofView, VerifyView};
+pub use events::DetectionEvent;
 pub use inventory::{
     AiSystemView, Classify, DatasetDetail, LineageView, ModelDetail, NewEndpoint, NewSystem,
     RegisterDataset, RegisterModel, VendorInput,

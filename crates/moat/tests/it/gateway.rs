@@ -246,8 +246,27 @@ fn the_demo_gateway_answers_with_the_printed_key() {
         Some(&key),
         r#"{"model": "demo", "messages": [{"role": "user", "content": "What are your opening hours?"}]}"#,
     );
+    // The blocked injection is an event, readable by security and auditors.
+    let t = Instant::now();
+    let events = loop {
+        let v = m.json(&["events", "--json"]);
+        if v.as_array().is_some_and(|a| !a.is_empty()) || t.elapsed() > Duration::from_secs(5) {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     child.kill().unwrap();
     let _ = child.wait();
+    let e = &events[0];
+    assert_eq!(e["detector"], "prompt-injection", "{events}");
+    assert_eq!(e["mode"], "block");
+    assert_eq!(e["endpoint"], "support-chat");
+    assert_eq!(e["atlas"], "AML.T0051");
+    assert!(key.contains(e["key_id"].as_str().unwrap()), "{e}");
+    assert!(
+        !events.to_string().contains("Ignore all"),
+        "no matched text: {events}"
+    );
     assert_eq!(s, 200, "{body}");
     assert!(body.contains(r#""predictions":[1,0]"#), "{body}");
     assert_eq!(s2, 403, "{injected}");
