@@ -142,16 +142,6 @@ impl Gateway {
     async fn route(&self, req: Request<Incoming>) -> Result<Response<Body>, GatewayError> {
         let path = req.uri().path().to_owned();
         let (name, rest) = split_route(&path);
-        let Some(ep) = self.routes.get(name).cloned() else {
-            return Err(GatewayError::client(
-                StatusCode::NOT_FOUND,
-                "unknown_endpoint",
-                format!(
-                    "no endpoint `{}` behind this gateway; the path starts with the endpoint name (/NAME/…)",
-                    truncate(name, 64)
-                ),
-            ));
-        };
         let token = presented_key(req.headers()).map_err(|p| match p {
             KeyProblem::Missing => GatewayError::client(
                 StatusCode::UNAUTHORIZED,
@@ -189,6 +179,17 @@ impl Gateway {
                     "the API key is unknown, revoked or expired",
                 )
             })?;
+        // Only a caller with a valid key learns which endpoints exist.
+        let Some(ep) = self.routes.get(name).cloned() else {
+            return Err(GatewayError::client(
+                StatusCode::NOT_FOUND,
+                "unknown_endpoint",
+                format!(
+                    "no endpoint `{}` behind this gateway; the path starts with the endpoint name (/NAME/…)",
+                    truncate(name, 64)
+                ),
+            ));
+        };
         if !grant.may_invoke || !grant.endpoints.iter().any(|e| e == &ep.name) {
             return Err(GatewayError::client(
                 StatusCode::FORBIDDEN,

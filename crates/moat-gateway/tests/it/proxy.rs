@@ -232,6 +232,12 @@ async fn proxies_with_keys_scopes_and_clear_errors() {
         );
     }
 
+    // Without a valid key nobody learns which endpoints exist.
+    let (s, _, v) = call(&c, &format!("{gw}/nowhere/x"), &[], "{}").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("missing_key"))
+    );
     let (s, _, v) = call(&c, &format!("{gw}/nowhere/x"), &[KEY], "{}").await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
