@@ -220,14 +220,7 @@ fn spawn_serve_lines(
 #[test]
 fn the_demo_gateway_answers_with_the_printed_key() {
     let m = Moat::new();
-    m.write("moat.toml", b"");
-    let (mut child, _, gw, printed) = spawn_serve_lines(&m, &["--demo"]);
-    let key = printed
-        .iter()
-        .find_map(|l| l.trim().strip_prefix("demo key:"))
-        .expect("the demo key is printed")
-        .trim()
-        .to_owned();
+    let (mut child, gw, key) = spawn_demo(&m);
     let (s, body) = post_body(
         &gw,
         "/credit-scoring/predict",
@@ -408,14 +401,7 @@ fn the_openai_python_client_works_through_the_gateway() {
         return;
     };
     let m = Moat::new();
-    m.write("moat.toml", b"");
-    let (mut child, _, gw, printed) = spawn_serve_lines(&m, &["--demo"]);
-    let key = printed
-        .iter()
-        .find_map(|l| l.trim().strip_prefix("demo key:"))
-        .expect("the demo key is printed")
-        .trim()
-        .to_owned();
+    let (mut child, gw, key) = spawn_demo(&m);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/openai_client.py");
     let out = std::process::Command::new(python)
         .args([script, &format!("http://{gw}/support-chat"), &key])
@@ -429,4 +415,18 @@ fn the_openai_python_client_works_through_the_gateway() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `moat serve --demo` on free ports: the child, the gateway address and the printed
+/// demo key.
+fn spawn_demo(m: &Moat) -> (std::process::Child, String, String) {
+    m.write("moat.toml", b"");
+    let (child, _, gw, printed) = spawn_serve_lines(m, &["--demo"]);
+    let key = printed
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("demo key:"))
+        .expect("the demo key is printed")
+        .trim()
+        .to_owned();
+    (child, gw, key)
 }
