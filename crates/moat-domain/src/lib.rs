@@ -13,6 +13,7 @@
 mod asset;
 mod classify;
 mod error;
+mod event;
 mod evidence;
 mod identity;
 mod name;
@@ -24,6 +25,7 @@ pub use asset::{
 };
 pub use classify::{ReviewCycles, RiskTier, Sensitivity};
 pub use error::Error;
+pub use event::DetectionEvent;
 pub use evidence::{Evidence, EvidenceKind, NewEvidence, Verdict};
 pub use identity::{AuthMethod, KeyInfo, Permission, Principal, PrincipalKind, Role};
 pub use name::{validate_name, validate_version, AssetRef};

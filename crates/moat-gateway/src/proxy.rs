@@ -26,8 +26,7 @@ use crate::ratelimit::{Decision, Limiter};
 
 /// The gateway: routes, keys, limits and the upstream connection pool.
 pub struct Gateway {
-    routes: HashMap<String, Arc<Endpoint>>,
-    breakers: HashMap<String, Breaker>,
+    routes: HashMap<String, Route>,
     pub metrics: Metrics,
     /// Quarantined model versions (kept current by [`crate::kill::KillSwitch::watch`]).
     pub kill: Arc<crate::kill::KillSwitch>,
@@ -38,6 +37,12 @@ pub struct Gateway {
     shared: Option<crate::shared_limit::SharedLimiter>,
     client: Client<HttpConnector, Body>,
     clock: Instant,
+}
+
+/// One endpoint and the circuit breaker of its upstream.
+struct Route {
+    ep: Endpoint,
+    breaker: Breaker,
 }
 
 /// Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus the
@@ -68,16 +73,12 @@ impl Gateway {
             routes: config
                 .endpoints
                 .iter()
-                .map(|e| (e.name.clone(), Arc::new(e.clone())))
-                .collect(),
-            breakers: config
-                .endpoints
-                .iter()
                 .map(|e| {
-                    (
-                        e.name.clone(),
-                        Breaker::new(config.circuit_failures, config.circuit_open),
-                    )
+                    let route = Route {
+                        ep: e.clone(),
+                        breaker: Breaker::new(config.circuit_failures, config.circuit_open),
+                    };
+                    (e.name.clone(), route)
                 })
                 .collect(),
             metrics: Metrics::new(),
@@ -180,7 +181,7 @@ impl Gateway {
                 )
             })?;
         // Only a caller with a valid key learns which endpoints exist.
-        let Some(ep) = self.routes.get(name).cloned() else {
+        let Some(route) = self.routes.get(name) else {
             return Err(GatewayError::client(
                 StatusCode::NOT_FOUND,
                 "unknown_endpoint",
@@ -190,6 +191,7 @@ impl Gateway {
                 ),
             ));
         };
+        let ep = &route.ep;
         if !grant.may_invoke || !grant.endpoints.iter().any(|e| e == &ep.name) {
             return Err(GatewayError::client(
                 StatusCode::FORBIDDEN,
@@ -233,7 +235,7 @@ impl Gateway {
             }
             shown = Some(d);
         }
-        let mut resp = self.forward(&ep, rest, req, &grant.key_id).await?;
+        let mut resp = self.forward(route, rest, req, &grant.key_id).await?;
         if let Some(d) = shown {
             rate_headers(resp.headers_mut(), &d);
         }
@@ -242,11 +244,12 @@ impl Gateway {
 
     async fn forward(
         &self,
-        ep: &Endpoint,
+        route: &Route,
         rest: &str,
         req: Request<Incoming>,
         key_id: &str,
     ) -> Result<Response<Body>, GatewayError> {
+        let ep = &route.ep;
         let too_big = || {
             GatewayError::client(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -325,22 +328,19 @@ impl Gateway {
             self.inspect(ep, key_id, &active, &bytes)?;
             crate::error::full(bytes)
         };
-        let breaker = self.breakers.get(&ep.name);
-        if let Some(b) = breaker {
-            if let Err(left) = b.admit(Instant::now()) {
-                self.metrics.upstream_error(&ep.name, "circuit_open");
-                let mut e = GatewayError::upstream(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "circuit_open",
-                    format!(
-                        "endpoint `{}` failed repeatedly; the gateway stops calling it for {} s more",
-                        ep.name,
-                        left.as_secs().max(1)
-                    ),
-                );
-                e.retry_after = Some(left.as_secs().max(1));
-                return Err(e);
-            }
+        if let Err(left) = route.breaker.admit(Instant::now()) {
+            self.metrics.upstream_error(&ep.name, "circuit_open");
+            let mut e = GatewayError::upstream(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "circuit_open",
+                format!(
+                    "endpoint `{}` failed repeatedly; the gateway stops calling it for {} s more",
+                    ep.name,
+                    left.as_secs().max(1)
+                ),
+            );
+            e.retry_after = Some(left.as_secs().max(1));
+            return Err(e);
         }
         let again = retryable.then(|| parts.clone());
         let mut result = self.send(ep, Request::from_parts(parts, body)).await;
@@ -353,12 +353,12 @@ impl Gateway {
                 )
                 .await;
         }
-        if let Some(b) = breaker {
-            match &result {
-                Ok(r) if matches!(r.status().as_u16(), 502..=504) => b.failure(Instant::now()),
-                Ok(_) => b.success(),
-                Err(_) => b.failure(Instant::now()),
+        match &result {
+            Ok(r) if matches!(r.status().as_u16(), 502..=504) => {
+                route.breaker.failure(Instant::now())
             }
+            Ok(_) => route.breaker.success(),
+            Err(_) => route.breaker.failure(Instant::now()),
         }
         if let Err(f) = &result {
             let code = match f {
@@ -424,11 +424,7 @@ impl Gateway {
             let mut found = Vec::new();
             d.inspect(&cx, &mut found);
             for f in found {
-                let mode_name = match mode {
-                    Mode::Log => "log",
-                    Mode::Alert => "alert",
-                    Mode::Block => "block",
-                };
+                let mode_name = mode.as_str();
                 self.metrics
                     .detected(&ep.name, &f.detector.to_string(), mode_name);
                 if let Some(q) = &self.events {
@@ -437,7 +433,7 @@ impl Gateway {
                         endpoint: ep.name.clone(),
                         key_id: key_id.to_owned(),
                         detector: f.detector.to_string(),
-                        severity: format!("{:?}", f.severity).to_lowercase(),
+                        severity: f.severity.as_str().to_owned(),
                         atlas: f.atlas.to_owned(),
                         mode: mode_name.to_owned(),
                         evidence: f.evidence.clone(),

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use moat_domain::{
-    AiSystem, AliasMove, Artifact, Dataset, Endpoint, LineageEdge, ModelVersion, Review, RiskTier,
-    Sensitivity, Source, Team, Timestamp, Vendor,
+    AiSystem, AliasMove, Artifact, Dataset, DetectionEvent, Endpoint, LineageEdge, ModelVersion,
+    Review, RiskTier, Sensitivity, Source, Team, Timestamp, Vendor,
 };
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
@@ -833,24 +833,8 @@ pub async fn list_quarantines(c: &mut AnyConnection) -> Result<Vec<Quarantine>> 
         .collect())
 }
 
-/// A detection recorded by the gateway.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct EventRow {
-    pub id: String,
-    /// RFC 3339, milliseconds: sorts as text.
-    pub at: String,
-    pub endpoint: String,
-    pub key_id: String,
-    pub detector: String,
-    pub severity: String,
-    pub atlas: String,
-    /// `log`, `alert` or `block`: what the gateway did.
-    pub mode: String,
-    pub evidence: String,
-}
-
 /// Appends detections.
-pub async fn insert_events(c: &mut AnyConnection, events: &[EventRow]) -> Result<()> {
+pub async fn insert_events(c: &mut AnyConnection, events: &[DetectionEvent]) -> Result<()> {
     for e in events {
         sqlx::query(
             "INSERT INTO events (id, at, endpoint, key_id, detector, severity, atlas, mode, evidence) \
@@ -872,7 +856,7 @@ pub async fn insert_events(c: &mut AnyConnection, events: &[EventRow]) -> Result
 }
 
 /// The newest `limit` detections, newest first.
-pub async fn list_events(c: &mut AnyConnection, limit: i64) -> Result<Vec<EventRow>> {
+pub async fn list_events(c: &mut AnyConnection, limit: i64) -> Result<Vec<DetectionEvent>> {
     type Row = (
         String,
         String,
@@ -894,16 +878,18 @@ pub async fn list_events(c: &mut AnyConnection, limit: i64) -> Result<Vec<EventR
     Ok(rows
         .into_iter()
         .map(
-            |(id, at, endpoint, key_id, detector, severity, atlas, mode, evidence)| EventRow {
-                id,
-                at,
-                endpoint,
-                key_id,
-                detector,
-                severity,
-                atlas,
-                mode,
-                evidence,
+            |(id, at, endpoint, key_id, detector, severity, atlas, mode, evidence)| {
+                DetectionEvent {
+                    id,
+                    at,
+                    endpoint,
+                    key_id,
+                    detector,
+                    severity,
+                    atlas,
+                    mode,
+                    evidence,
+                }
             },
         )
         .collect())

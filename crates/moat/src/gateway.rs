@@ -111,7 +111,7 @@ impl moat_gateway::events::EventSink for AppEvents {
         Box::pin(async move {
             let rows = batch
                 .into_iter()
-                .map(|e| moat_store::EventRow {
+                .map(|e| moat_domain::DetectionEvent {
                     id: moat_server::new_id("evt"),
                     at: moat_domain::format_time(time::OffsetDateTime::from(e.at)),
                     endpoint: e.endpoint,

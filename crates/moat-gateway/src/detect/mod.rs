@@ -63,6 +63,16 @@ pub enum Mode {
     Block,
 }
 
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Log => "log",
+            Mode::Alert => "alert",
+            Mode::Block => "block",
+        }
+    }
+}
+
 /// Severity of a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -70,6 +80,16 @@ pub enum Severity {
     Low,
     Medium,
     High,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
 }
 
 /// One finding. `evidence` never holds the matched text itself, only what it was and

@@ -7,8 +7,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use moat_domain::{
-    AiSystem, AliasMove, Dataset, Endpoint, Evidence, InventoryRow, KeyInfo, ModelVersion,
-    NewEvidence, Review, Vendor,
+    AiSystem, AliasMove, Dataset, DetectionEvent, Endpoint, Evidence, InventoryRow, KeyInfo,
+    ModelVersion, NewEvidence, Review, Vendor,
 };
 use serde::Deserialize;
 use utoipa::OpenApi;
@@ -17,8 +17,8 @@ use super::{ApiJson, ApiPath, ApiQuery, AppState, Caller};
 use crate::error::{ErrorBody, Result};
 use crate::service::{
     AiSystemView, AuditEntryView, Classify, ConsistencyProofView, CreatedKey, DatasetDetail,
-    DetectionEvent, InclusionProofView, LineageView, ModelDetail, NewEndpoint, NewKeyRequest,
-    NewSystem, RegisterDataset, RegisterModel, VendorInput, VerifyView,
+    InclusionProofView, LineageView, ModelDetail, NewEndpoint, NewKeyRequest, NewSystem,
+    RegisterDataset, RegisterModel, VendorInput, VerifyView,
 };
 
 pub(super) fn routes() -> Router<AppState> {

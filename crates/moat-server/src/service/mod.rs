@@ -21,7 +21,6 @@ use crate::error::{Result, ServiceError};
 use crate::secret;
 
 pub use audit_log::{AuditEntryView, ConsistencyProofView, InclusionProofView, VerifyView};
-pub use events::DetectionEvent;
 pub use inventory::{
     AiSystemView, Classify, DatasetDetail, LineageView, ModelDetail, NewEndpoint, NewSystem,
     RegisterDataset, RegisterModel, VendorInput,
