@@ -347,6 +347,27 @@ impl Collector {
         Collector::new(&cols, limits)
     }
 
+    /// A collector for the columns of a profile, in its order (each column read as
+    /// the Arrow type it was profiled as), so that what it gathers compares with it.
+    pub fn for_profile(p: &crate::profile::Profile, limits: Limits) -> Self {
+        let cols: Vec<(&str, DataType)> = p
+            .columns
+            .iter()
+            .map(|c| {
+                let t = c
+                    .arrow_type
+                    .parse::<DataType>()
+                    .unwrap_or(match c.kind.as_str() {
+                        "numerical" => DataType::Float64,
+                        "categorical" | "text" => DataType::Utf8,
+                        _ => DataType::Null,
+                    });
+                (c.name.as_str(), t)
+            })
+            .collect();
+        Collector::new(&cols, limits)
+    }
+
     /// Rows added so far.
     pub fn rows(&self) -> u64 {
         self.rows

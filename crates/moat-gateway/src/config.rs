@@ -13,11 +13,13 @@
 //! endpoint_rate_limit = { rate = 500, burst = 1000 }
 //! ```
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use moat_data::profile::Profile;
 use serde::Deserialize;
 
-use crate::detect::{DetectorId, Mode};
+use crate::detect::{DetectorId, ExtractionSettings, Mode};
 use crate::ratelimit::Limit;
 
 /// What an endpoint speaks; detectors pick the requests they understand by it.
@@ -81,6 +83,29 @@ pub struct EndpointSettings {
     /// Detectors on this endpoint and their modes: `{ pii = "block", prompt-injection = "alert" }`.
     #[serde(default)]
     pub detectors: std::collections::BTreeMap<String, Mode>,
+    /// The model's data profile (`moat data profile TRAIN.csv -o FILE`), for the
+    /// tabular detectors; a relative path is read from the working directory.
+    #[serde(default)]
+    pub profile: Option<std::path::PathBuf>,
+    /// A column of the profile the callers do not send (the label).
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Live rows per drift comparison (default 1000).
+    #[serde(default)]
+    pub drift_window: Option<usize>,
+    /// Thresholds of the `extraction` detector.
+    #[serde(default)]
+    pub extraction: Option<ExtractionSettings>,
+    /// Answers the output watcher learns its baseline from (default 500), and the
+    /// window it then compares with it (default 200).
+    #[serde(default)]
+    pub output_baseline: Option<usize>,
+    #[serde(default)]
+    pub output_window: Option<usize>,
+    /// Largest response body the response detectors read whole (default 8 MiB); larger
+    /// ones pass through uninspected and are counted.
+    #[serde(default)]
+    pub max_response_bytes: Option<u64>,
 }
 
 /// A checked endpoint, ready to route.
@@ -98,6 +123,13 @@ pub struct Endpoint {
     pub max_body_bytes: u64,
     pub upstream_timeout: Duration,
     pub detectors: Vec<(DetectorId, Mode)>,
+    pub profile: Option<Arc<Profile>>,
+    pub target: Option<String>,
+    pub drift_window: usize,
+    pub extraction: ExtractionSettings,
+    pub output_baseline: usize,
+    pub output_window: usize,
+    pub max_response_bytes: u64,
 }
 
 /// The checked gateway configuration.
@@ -148,6 +180,18 @@ impl GatewaySettings {
             let mut detectors = Vec::new();
             for (id, mode) in &e.detectors {
                 match id.parse::<DetectorId>() {
+                    Ok(d) if !d.allows(*mode) => problems.push(format!(
+                        "{what}: detector `{d}` cannot run in `{}` mode ({})",
+                        mode.as_str(),
+                        if *mode == Mode::Redact {
+                            "only `pii` redacts"
+                        } else {
+                            "it judges windows of traffic, not one request; use `alert`"
+                        }
+                    )),
+                    Ok(d) if d.needs_profile() && e.profile.is_none() => problems.push(format!(
+                        "{what}: detector `{d}` needs the model's data profile: set `profile = \"baseline.json\"` (made by `moat data profile TRAIN.csv -o baseline.json`)"
+                    )),
                     Ok(d) => detectors.push((d, *mode)),
                     Err(_) => problems.push(format!(
                         "{what}: unknown detector `{id}`; known: {}",
@@ -164,6 +208,36 @@ impl GatewaySettings {
                     "{what}: upstream_timeout_s must be between 0 and 3600 seconds"
                 ));
             }
+            let profile = match &e.profile {
+                None => None,
+                Some(path) => match std::fs::read(path) {
+                    Err(err) => {
+                        problems.push(format!(
+                            "{what}: profile `{}` cannot be read: {err}",
+                            path.display()
+                        ));
+                        None
+                    }
+                    Ok(bytes) => match Profile::from_json(&bytes) {
+                        Ok(p) => Some(Arc::new(p)),
+                        Err(err) => {
+                            problems.push(format!("{what}: profile `{}`: {err}", path.display()));
+                            None
+                        }
+                    },
+                },
+            };
+            if let (Some(t), Some(p)) = (&e.target, &profile) {
+                if !p.columns.iter().any(|c| &c.name == t) {
+                    problems.push(format!(
+                        "{what}: target `{t}` is not a column of the profile"
+                    ));
+                }
+            }
+            let extraction = e.extraction.clone().unwrap_or_default();
+            if let Err(m) = extraction.validate() {
+                problems.push(format!("{what}: extraction: {m}"));
+            }
             match split_upstream(&e.upstream) {
                 Ok((origin, base_path)) => endpoints.push(Endpoint {
                     name: e.name.clone(),
@@ -176,6 +250,13 @@ impl GatewaySettings {
                     max_body_bytes: e.max_body_bytes.unwrap_or(body),
                     upstream_timeout: Duration::from_secs_f64(t.clamp(0.001, 3600.0)),
                     detectors,
+                    profile,
+                    target: e.target.clone(),
+                    drift_window: e.drift_window.unwrap_or(1000).clamp(50, 1_000_000),
+                    extraction,
+                    output_baseline: e.output_baseline.unwrap_or(500).clamp(20, 1_000_000),
+                    output_window: e.output_window.unwrap_or(200).clamp(20, 100_000),
+                    max_response_bytes: e.max_response_bytes.unwrap_or(8 << 20),
                 }),
                 Err(m) => problems.push(format!("{what}: {m}")),
             }
@@ -240,8 +321,23 @@ fn split_upstream(url: &str) -> Result<(String, String), String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// An endpoint of `kind` with every default.
+    pub(crate) fn endpoint(name: &str, kind: Kind) -> Endpoint {
+        let kind = match kind {
+            Kind::Generic => "generic",
+            Kind::Tabular => "tabular",
+            Kind::Openai => "openai",
+        };
+        parse(&format!(
+            "[[gateway.endpoints]]\nname = \"{name}\"\nkind = \"{kind}\"\nupstream = \"http://127.0.0.1:9\"\n"
+        ))
+        .expect("valid")
+        .endpoints
+        .remove(0)
+    }
 
     fn parse(s: &str) -> Result<GatewayConfig, Vec<String>> {
         #[derive(Deserialize)]
@@ -279,7 +375,7 @@ mod tests {
             model = "no-version"
             upstream = "ftp://x"
             rate_limit = { rate = 0, burst = 1 }
-            detectors = { pii = "block", nonsense = "log" }
+            detectors = { pii = "block", nonsense = "log", tabular-drift = "block", prompt-injection = "redact", tabular-anomaly = "alert" }
             [[gateway.endpoints]]
             name = "dup"
             upstream = "http://a:1/v1/"
@@ -296,6 +392,10 @@ mod tests {
             "http://",
             "rate must be",
             "used twice",
+            "unknown detector `nonsense`",
+            "`tabular-drift` cannot run in `block` mode",
+            "only `pii` redacts",
+            "`tabular-anomaly` needs the model's data profile",
         ] {
             assert!(all.contains(want), "missing `{want}` in:\n{all}");
         }

@@ -31,6 +31,7 @@ pub trait EventSink: Send + Sync + 'static {
 }
 
 /// The sending side, held by the gateway.
+#[derive(Clone)]
 pub struct EventQueue {
     tx: mpsc::Sender<Event>,
 }

@@ -36,6 +36,7 @@ struct Scoped {
     scope: String,
 }
 
+#[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
     requests: Family<Status, Counter>,
@@ -44,6 +45,8 @@ pub struct Metrics {
     rate_limited: Family<Scoped, Counter>,
     upstream_errors: Family<Scoped, Counter>,
     events_dropped: Counter,
+    streams_cut: Family<Ep, Counter>,
+    uninspected: Family<Ep, Counter>,
 }
 
 impl Default for Metrics {
@@ -95,8 +98,22 @@ impl Metrics {
             "Detections dropped because the event queue was full",
             events_dropped.clone(),
         );
+        let streams_cut = Family::<Ep, Counter>::default();
+        r.register(
+            "streams_cut",
+            "Streamed answers ended by a blocking detector",
+            streams_cut.clone(),
+        );
+        let uninspected = Family::<Ep, Counter>::default();
+        r.register(
+            "responses_uninspected",
+            "Responses larger than max_response_bytes, passed on without response detectors",
+            uninspected.clone(),
+        );
         Metrics {
             registry: Arc::new(r),
+            streams_cut,
+            uninspected,
             requests,
             latency,
             detections,
@@ -104,6 +121,22 @@ impl Metrics {
             upstream_errors,
             events_dropped,
         }
+    }
+
+    pub(crate) fn stream_cut(&self, endpoint: &str) {
+        self.streams_cut
+            .get_or_create(&Ep {
+                endpoint: endpoint.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn uninspected(&self, endpoint: &str) {
+        self.uninspected
+            .get_or_create(&Ep {
+                endpoint: endpoint.to_owned(),
+            })
+            .inc();
     }
 
     pub(crate) fn event_dropped(&self) {

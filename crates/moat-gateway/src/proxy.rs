@@ -17,9 +17,10 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 
 use crate::breaker::Breaker;
-use crate::config::{Endpoint, GatewayConfig};
-use crate::detect::{body_texts, Detector, DetectorCx, Finding, Mode, Phase};
+use crate::config::{Endpoint, GatewayConfig, Kind};
+use crate::detect::{json_texts, Detector, DetectorCx, Mode, Phase, Rows};
 use crate::error::{Body, BoxError, GatewayError};
+use crate::inspect::{Read, Recorder, SseGuard};
 use crate::keys::{presented_key, KeyCache, KeyProblem, KeyResolver};
 use crate::metrics::Metrics;
 use crate::ratelimit::{Decision, Limiter};
@@ -30,8 +31,8 @@ pub struct Gateway {
     pub metrics: Metrics,
     /// Quarantined model versions (kept current by [`crate::kill::KillSwitch::watch`]).
     pub kill: Arc<crate::kill::KillSwitch>,
-    events: Option<crate::events::EventQueue>,
-    detectors: Vec<Arc<dyn Detector>>,
+    recorder: Recorder,
+    detectors: crate::detect::Shared,
     keys: KeyCache,
     limiter: Limiter,
     shared: Option<crate::shared_limit::SharedLimiter>,
@@ -39,10 +40,15 @@ pub struct Gateway {
     clock: Instant,
 }
 
-/// One endpoint and the circuit breaker of its upstream.
+/// One endpoint, its detectors and the circuit breaker of its upstream.
 struct Route {
-    ep: Endpoint,
+    ep: Arc<Endpoint>,
     breaker: Breaker,
+    /// Detectors on the request body, and on the response.
+    request: Vec<(Arc<dyn Detector>, Mode)>,
+    response: Vec<(Arc<dyn Detector>, Mode)>,
+    /// The mode of `pii` on responses, for streamed answers.
+    stream_pii: Option<Mode>,
 }
 
 /// Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus the
@@ -69,22 +75,52 @@ impl Gateway {
             .pool_idle_timeout(std::time::Duration::from_secs(90))
             .pool_max_idle_per_host(256)
             .build(http);
+        let shared = crate::detect::Shared::default();
+        let metrics = Metrics::new();
         Gateway {
             routes: config
                 .endpoints
                 .iter()
                 .map(|e| {
-                    let route = Route {
-                        ep: e.clone(),
+                    let mut route = Route {
+                        ep: Arc::new(e.clone()),
                         breaker: Breaker::new(config.circuit_failures, config.circuit_open),
+                        request: Vec::new(),
+                        response: Vec::new(),
+                        stream_pii: None,
                     };
+                    for (id, mode) in &e.detectors {
+                        let d = match crate::detect::build(*id, e, &shared) {
+                            Ok(d) => d,
+                            Err(m) => {
+                                // Configuration checks make this unreachable.
+                                tracing::error!(endpoint = %e.name, detector = %id, "{m}");
+                                continue;
+                            }
+                        };
+                        if !d.applies_to(e.kind) {
+                            continue;
+                        }
+                        if d.phases().contains(&Phase::RequestBody) {
+                            route.request.push((d.clone(), *mode));
+                        }
+                        if d.phases().contains(&Phase::ResponseBody) {
+                            route.response.push((d.clone(), *mode));
+                            if *id == crate::detect::DetectorId::Pii {
+                                route.stream_pii = Some(*mode);
+                            }
+                        }
+                    }
                     (e.name.clone(), route)
                 })
                 .collect(),
-            metrics: Metrics::new(),
+            recorder: Recorder {
+                metrics: metrics.clone(),
+                events: None,
+            },
+            metrics,
             kill: Arc::default(),
-            events: None,
-            detectors: crate::detect::builtin(),
+            detectors: shared,
             keys: KeyCache::new(resolver, config.key_cache),
             limiter: Limiter::default(),
             shared: None,
@@ -95,7 +131,7 @@ impl Gateway {
 
     /// Records detections as events through `queue`.
     pub fn with_events(mut self, queue: crate::events::EventQueue) -> Self {
-        self.events = Some(queue);
+        self.recorder.events = Some(queue);
         self
     }
 
@@ -295,18 +331,7 @@ impl Gateway {
         parts.headers.remove(header::HOST);
         parts.version = http::Version::HTTP_11;
         let limit = usize::try_from(ep.max_body_bytes).unwrap_or(usize::MAX);
-        let active: Vec<(&Arc<dyn Detector>, Mode)> = ep
-            .detectors
-            .iter()
-            .filter_map(|(id, mode)| {
-                self.detectors
-                    .iter()
-                    .find(|d| d.id() == *id)
-                    .filter(|d| d.applies_to(ep.kind) && d.phases().contains(&Phase::RequestBody))
-                    .map(|d| (d, *mode))
-            })
-            .collect();
-        let body: Body = if active.is_empty() {
+        let body: Body = if route.request.is_empty() {
             // Nothing reads the body: it streams through.
             Limited::new(body, limit).map_err(BoxError::from).boxed()
         } else {
@@ -325,8 +350,13 @@ impl Gateway {
                     }
                 })?
                 .to_bytes();
-            self.inspect(ep, key_id, &active, &bytes)?;
-            crate::error::full(bytes)
+            match self.inspect_request(route, key_id, &bytes)? {
+                None => crate::error::full(bytes),
+                Some(rewritten) => {
+                    parts.headers.remove(header::CONTENT_LENGTH);
+                    crate::error::full(rewritten)
+                }
+            }
         };
         if let Err(left) = route.breaker.admit(Instant::now()) {
             self.metrics.upstream_error(&ep.name, "circuit_open");
@@ -371,10 +401,11 @@ impl Gateway {
             Ok(resp) => {
                 let (mut parts, body) = resp.into_parts();
                 strip_hop_headers(&mut parts.headers);
-                Ok(Response::from_parts(
-                    parts,
-                    body.map_err(BoxError::from).boxed(),
-                ))
+                let body = body.map_err(BoxError::from).boxed();
+                if route.response.is_empty() {
+                    return Ok(Response::from_parts(parts, body));
+                }
+                self.inspect_response(route, key_id, parts, body).await
             }
             Err(Failure::Timeout) => Err(GatewayError::upstream(
                 StatusCode::GATEWAY_TIMEOUT,
@@ -403,71 +434,152 @@ impl Gateway {
         }
     }
 
-    /// Runs the endpoint's request detectors on a whole body; logs every finding, and
-    /// refuses the request when a detector in `block` mode found something.
-    fn inspect(
+    /// Runs the endpoint's request detectors on a whole body and records every finding;
+    /// refuses the request when a detector in `block` mode found something, and gives
+    /// the rewritten body when `pii` redacts.
+    fn inspect_request(
         &self,
-        ep: &Endpoint,
+        route: &Route,
         key_id: &str,
-        active: &[(&Arc<dyn Detector>, Mode)],
         body: &[u8],
-    ) -> Result<(), GatewayError> {
-        let texts = body_texts(body);
+    ) -> Result<Option<Bytes>, GatewayError> {
+        let ep = &route.ep;
+        let mut json = serde_json::from_slice::<serde_json::Value>(body).ok();
+        let texts = match &json {
+            Some(v) => json_texts(v),
+            None => vec![String::from_utf8_lossy(body).into_owned()],
+        };
+        let rows = match (&json, ep.kind) {
+            (Some(v), Kind::Tabular) => Rows::from_json(v),
+            _ => None,
+        };
         let cx = DetectorCx {
             endpoint: &ep.name,
+            key_id,
             kind: ep.kind,
             phase: Phase::RequestBody,
             texts: &texts,
+            json: json.as_ref(),
+            rows: rows.as_ref(),
         };
-        let mut blocked: Option<Finding> = None;
-        for (d, mode) in active {
-            let mut found = Vec::new();
-            d.inspect(&cx, &mut found);
-            for f in found {
-                let mode_name = mode.as_str();
-                self.metrics
-                    .detected(&ep.name, &f.detector.to_string(), mode_name);
-                if let Some(q) = &self.events {
-                    let pushed = q.push(crate::events::Event {
-                        at: std::time::SystemTime::now(),
-                        endpoint: ep.name.clone(),
-                        key_id: key_id.to_owned(),
-                        detector: f.detector.to_string(),
-                        severity: f.severity.as_str().to_owned(),
-                        atlas: f.atlas.to_owned(),
-                        mode: mode_name.to_owned(),
-                        evidence: f.evidence.clone(),
-                    });
-                    if !pushed {
-                        self.metrics.event_dropped();
-                    }
-                }
-                match mode {
-                    Mode::Log => tracing::info!(
-                        endpoint = %ep.name, key_id, detector = %f.detector, severity = ?f.severity,
-                        atlas = f.atlas, evidence = %f.evidence, "detection"
-                    ),
-                    Mode::Alert | Mode::Block => tracing::warn!(
-                        endpoint = %ep.name, key_id, detector = %f.detector, severity = ?f.severity,
-                        atlas = f.atlas, evidence = %f.evidence, blocked = (*mode == Mode::Block), "detection"
-                    ),
-                }
-                if *mode == Mode::Block && blocked.is_none() {
-                    blocked = Some(f);
-                }
-            }
-        }
-        match blocked {
-            None => Ok(()),
-            Some(f) => Err(GatewayError::client(
+        let verdict = crate::inspect::run(&self.recorder, ep, &route.request, &cx);
+        if let Some(f) = verdict.block {
+            return Err(GatewayError::client(
                 StatusCode::FORBIDDEN,
                 "blocked",
                 format!(
                     "the request was blocked by detector `{}` (MITRE ATLAS {}): {}",
                     f.detector, f.atlas, f.evidence
                 ),
-            )),
+            ));
         }
+        if verdict.redact == 0 {
+            return Ok(None);
+        }
+        Ok(Some(self.redacted(json.as_mut(), body)))
+    }
+
+    /// The body with personal data and secrets replaced by the guard's tags.
+    fn redacted(&self, json: Option<&mut serde_json::Value>, body: &[u8]) -> Bytes {
+        let Ok(r) = moat_guard::Redactor::new(&self.detectors.scanner, moat_guard::Mode::Tag, None)
+        else {
+            return Bytes::new();
+        };
+        match json {
+            Some(v) => {
+                crate::detect::redact_json(&r, v);
+                Bytes::from(serde_json::to_vec(v).unwrap_or_default())
+            }
+            None => Bytes::from(r.redact(&String::from_utf8_lossy(body)).0),
+        }
+    }
+
+    /// Runs the endpoint's response detectors: streamed answers event by event, other
+    /// bodies whole (up to `max_response_bytes`; larger ones pass uninspected, counted).
+    async fn inspect_response(
+        &self,
+        route: &Route,
+        key_id: &str,
+        mut parts: http::response::Parts,
+        body: Body,
+    ) -> Result<Response<Body>, GatewayError> {
+        let ep = &route.ep;
+        let streamed = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if streamed {
+            let Some(mode) = route.stream_pii else {
+                return Ok(Response::from_parts(parts, body));
+            };
+            let guard = SseGuard::new(
+                body,
+                self.recorder.clone(),
+                ep.clone(),
+                key_id.to_owned(),
+                self.detectors.scanner.clone(),
+                mode,
+            );
+            return Ok(Response::from_parts(parts, guard.boxed()));
+        }
+        let limit = usize::try_from(ep.max_response_bytes).unwrap_or(usize::MAX);
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > ep.max_response_bytes) {
+            self.metrics.uninspected(&ep.name);
+            return Ok(Response::from_parts(parts, body));
+        }
+        let bytes = match crate::inspect::read_bounded(body, limit).await {
+            Ok(Read::Whole(b)) => b,
+            Ok(Read::TooLarge(rest)) => {
+                self.metrics.uninspected(&ep.name);
+                return Ok(Response::from_parts(parts, rest));
+            }
+            Err(e) => {
+                tracing::warn!(endpoint = %ep.name, error = %e, "upstream broke off its answer");
+                return Err(GatewayError::upstream(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    format!("endpoint `{}` broke off its answer; retry later", ep.name),
+                ));
+            }
+        };
+        let mut json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+        let texts = match &json {
+            Some(v) => json_texts(v),
+            None => vec![String::from_utf8_lossy(&bytes).into_owned()],
+        };
+        let cx = DetectorCx {
+            endpoint: &ep.name,
+            key_id,
+            kind: ep.kind,
+            phase: Phase::ResponseBody,
+            texts: &texts,
+            json: json.as_ref(),
+            rows: None,
+        };
+        let verdict = crate::inspect::run(&self.recorder, ep, &route.response, &cx);
+        if let Some(f) = verdict.block {
+            return Err(GatewayError::upstream(
+                StatusCode::BAD_GATEWAY,
+                "response_blocked",
+                format!(
+                    "the answer of endpoint `{}` was withheld by detector `{}` (MITRE ATLAS {}): {}",
+                    ep.name, f.detector, f.atlas, f.evidence
+                ),
+            ));
+        }
+        let out = if verdict.redact > 0 {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            self.redacted(json.as_mut(), &bytes)
+        } else {
+            bytes
+        };
+        Ok(Response::from_parts(parts, crate::error::full(out)))
     }
 
     async fn send(&self, ep: &Endpoint, req: Request<Body>) -> Result<Response<Incoming>, Failure> {

@@ -189,7 +189,8 @@ async fn serve(env: &Env, a: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut demo_key = None;
     if public && gateway_config.endpoints.is_empty() {
         let up = crate::demo_upstream::start().await?;
-        gateway_config.endpoints = crate::gateway::demo_endpoints(&up)?;
+        let profile = crate::demo_upstream::write_profile(env.data_dir())?;
+        gateway_config.endpoints = crate::gateway::demo_endpoints(&up, &profile)?;
         demo_key = Some(crate::gateway::demo_key(env, &app).await?);
         gateway_addr.get_or_insert_with(|| "127.0.0.1:8443".to_owned());
     }

@@ -39,6 +39,39 @@ fn json_body(b: &[u8]) -> Result<Value, Box<Response>> {
     })
 }
 
+/// Writes the data profile of the credit-scoring model's training data (2,000
+/// generated applicants: income in thousands, debt ratio, age, late payments) into
+/// `dir`, as `moat data profile` would make it, and returns its path: the demo's tabular
+/// detectors compare live rows with it.
+pub(crate) fn write_profile(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let mut csv = String::from("income_k,debt_ratio,age,late_payments\n");
+    let mut s: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut u = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    for _ in 0..2000 {
+        let income = 25.0 + 90.0 * u() * u() + 20.0 * u();
+        let debt = (0.15 + 0.5 * u() * u()).min(0.95);
+        let age = (21.0 + 50.0 * u()).floor();
+        let late = (-2.0 * u().ln()).floor().min(8.0);
+        csv.push_str(&format!("{income:.1},{debt:.3},{age},{late}\n"));
+    }
+    std::fs::create_dir_all(dir)?;
+    let data = dir.join("demo-credit-training.csv");
+    std::fs::write(&data, csv)?;
+    let mut table = moat_data::read::open(std::fs::File::open(&data)?)?;
+    let values = moat_data::collect::collect_with(&mut table, true)?;
+    let path = dir.join("demo-credit-profile.json");
+    std::fs::write(
+        &path,
+        moat_data::profile::Profile::from_values(&values).to_json(),
+    )?;
+    Ok(path)
+}
+
 /// Probability of default for one applicant: `[income_k, debt_ratio, age, late_payments]`.
 fn score(row: &[f64]) -> f64 {
     let w = [-0.03, 3.0, -0.02, 0.8];

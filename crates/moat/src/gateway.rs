@@ -45,10 +45,13 @@ impl moat_gateway::kill::QuarantineSource for AppQuarantines {
 }
 
 /// The demo's gateway endpoints: the seeded `credit-scoring` and `support-chat`
-/// endpoints, served by the demo model servers at `upstream`.
+/// endpoints, served by the demo model servers at `upstream`; the scoring endpoint's
+/// tabular detectors compare traffic with the profile at `profile`.
 pub(crate) fn demo_endpoints(
     upstream: &str,
+    profile: &std::path::Path,
 ) -> anyhow::Result<Vec<moat_gateway::config::Endpoint>> {
+    let profile = profile.display().to_string().replace('\\', "/");
     let text = format!(
         r#"
         [[endpoints]]
@@ -57,7 +60,11 @@ pub(crate) fn demo_endpoints(
         model = "credit-scoring@3"
         upstream = "{upstream}"
         rate_limit = {{ rate = 5, burst = 10 }}
-        detectors = {{ pii = "alert" }}
+        profile = "{profile}"
+        drift_window = 200
+        output_baseline = 100
+        output_window = 50
+        detectors = {{ pii = "alert", tabular-anomaly = "alert", tabular-drift = "alert", extraction = "alert", output-watch = "alert" }}
 
         [[endpoints]]
         name = "support-chat"

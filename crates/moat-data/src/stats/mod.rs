@@ -3,14 +3,17 @@
 //! with values a committed script made with scipy): the Kolmogorov–Smirnov test
 //! (`ks_2samp`), the first Wasserstein distance (`wasserstein_distance`), the chi-square
 //! goodness-of-fit test (`chisquare`), the Jensen–Shannon distance (`jensenshannon`,
-//! natural logarithm) and the population stability index on fixed bins.
+//! natural logarithm), the population stability index on fixed bins, and the
+//! one-sample Shapiro–Wilk normality test (`shapiro`, for the gateway's PRADA detector).
 
 mod kolmogorov;
 mod ks;
+mod shapiro;
 pub(crate) mod special;
 
 pub use kolmogorov::kstwo_sf;
 pub use ks::{ks_2samp_sorted, Ks, MAX_EXACT_N};
+pub use shapiro::{normal_quantile, normal_sf, shapiro_wilk, ShapiroWilk};
 
 /// The first Wasserstein (earth mover's) distance between two sorted samples:
 /// `∫ |F_a - F_b|`, summed over the gaps between consecutive values of both.

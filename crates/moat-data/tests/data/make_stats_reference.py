@@ -96,7 +96,20 @@ for n1, n2, shift in [(1000, 1000, 0.0), (5000, 4000, 0.3), (2000, 3000, 1.0)]:
         "psi": float(np.sum((ra - rb) * np.log(ra / rb))),
     })
 
+# Shapiro-Wilk on normal and non-normal samples, over every branch of the p-value
+# (n = 3, 4..11, 12 and above), and the normal quantile it is built on.
+shapiro = []
+for kind, n in [("normal", 3), ("uniform", 3), ("normal", 7), ("lognormal", 9), ("normal", 11),
+                ("normal", 12), ("uniform", 30), ("normal", 50), ("lognormal", 100), ("ties", 200),
+                ("normal", 1000), ("uniform", 4000), ("normal", 5000)]:
+    a = sample(kind, n)
+    r = stats.shapiro(a)
+    shapiro.append({"name": f"{kind} {n}", "a": [int(v * 1024) for v in a],
+                    "w": float(r.statistic), "p": float(r.pvalue)})
+ndtri = [{"p": p, "z": float(stats.norm.ppf(p))}
+         for p in [1e-300, 1e-20, 1e-8, 0.001, 0.02, 0.075, 0.3, 0.5, 0.6, 0.925, 0.999, 1 - 1e-12]]
+
 with open(OUT, "w") as f:
     json.dump({"scipy": scipy.__version__, "numpy": np.__version__, "numeric": numeric, "kstwo": kstwo,
-               "categorical": categorical, "psi": psi}, f)
+               "categorical": categorical, "psi": psi, "shapiro": shapiro, "ndtri": ndtri}, f)
 print(f"wrote {OUT}")

@@ -156,7 +156,63 @@ fn psi_on_fixed_bins_matches_numpy() {
     }
 }
 
+/// scipy's `shapiro` runs AS R94 in single precision (its `swilk` is Fortran `REAL`), so
+/// agreement is to about 1e-6; the normal quantile matches to 1e-13.
+#[test]
+fn shapiro_wilk_and_the_normal_quantile_match_scipy() {
+    let r = reference();
+    for case in r["shapiro"].as_array().unwrap() {
+        let a = sample(&case["a"]);
+        let got = stats::shapiro_wilk(&a).unwrap();
+        let (w, p) = (case["w"].as_f64().unwrap(), case["p"].as_f64().unwrap());
+        let name = case["name"].as_str().unwrap();
+        assert!((got.w - w).abs() < 2e-6, "{name}: W {} vs {w}", got.w);
+        assert!(
+            (got.p_value - p).abs() < 1e-5 * p.max(1e-3),
+            "{name}: p {} vs {p}",
+            got.p_value
+        );
+    }
+    for case in r["ndtri"].as_array().unwrap() {
+        let (p, z) = (case["p"].as_f64().unwrap(), case["z"].as_f64().unwrap());
+        let got = stats::normal_quantile(p);
+        assert!(
+            (got - z).abs() <= 1e-13 * z.abs().max(1.0),
+            "ndtri({p}) = {got} vs {z}"
+        );
+        if p > 1e-8 {
+            let back = 1.0 - stats::normal_sf(got);
+            assert!(
+                (back - p).abs() <= 1e-12 * p.max(1e-3),
+                "Φ(ndtri({p})) = {back}"
+            );
+        }
+    }
+    // Too few values, or no spread: no test.
+    assert!(stats::shapiro_wilk(&[1.0, 2.0]).is_none());
+    assert!(stats::shapiro_wilk(&[3.0; 10]).is_none());
+}
+
 proptest::proptest! {
+    /// W lies in (0, 1] and the p-value in [0, 1] for any sample; W ignores order,
+    /// location and scale.
+    #[test]
+    fn shapiro_wilk_is_bounded_and_affine_invariant(
+        a in proptest::collection::vec(-1e3f64..1e3, 3..400),
+        shift in -1e3f64..1e3,
+        scale in 0.01f64..100.0,
+    ) {
+        if let Some(t) = stats::shapiro_wilk(&a) {
+            proptest::prop_assert!(t.w > 0.0 && t.w <= 1.0, "W {}", t.w);
+            proptest::prop_assert!((0.0..=1.0).contains(&t.p_value));
+            let mut b: Vec<f64> = a.iter().rev().map(|x| x * scale + shift).collect();
+            b.rotate_left(1);
+            let u = stats::shapiro_wilk(&b).unwrap();
+            proptest::prop_assert!((u.w - t.w).abs() < 1e-9, "{} vs {}", u.w, t.w);
+        }
+    }
+
+
     /// Identical samples drift by nothing, whatever they hold; the statistics ignore row
     /// order and are symmetric where the definition is.
     #[test]

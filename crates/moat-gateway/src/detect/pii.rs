@@ -1,4 +1,4 @@
-//! `pii`: personal data and secrets in a request (the guard's detectors: validated card
+//! `pii`: personal data and secrets in a request or a response (the guard's detectors: validated card
 //! numbers, IBANs, national ids, e-mail addresses, phone numbers, cloud and API keys).
 //! Secrets are high severity, personal data medium. Known false positives: numbers that
 //! pass a checksum by chance in free text (the guard's context scoring keeps them rare).
@@ -26,7 +26,7 @@ impl Detector for Pii {
     }
 
     fn phases(&self) -> &'static [Phase] {
-        &[Phase::RequestBody]
+        &[Phase::RequestBody, Phase::ResponseBody]
     }
 
     fn applies_to(&self, _kind: Kind) -> bool {
@@ -36,23 +36,29 @@ impl Detector for Pii {
     fn inspect(&self, cx: &DetectorCx<'_>, findings: &mut Vec<Finding>) {
         for (i, text) in cx.texts.iter().enumerate() {
             for f in self.scanner.scan(text) {
-                let secret = f.kind == GuardKind::Secret;
-                findings.push(Finding {
-                    detector: DetectorId::Pii,
-                    severity: if secret {
-                        Severity::High
-                    } else {
-                        Severity::Medium
-                    },
-                    // Exfiltration via ML inference API / data leakage.
-                    atlas: if secret { "AML.T0055" } else { "AML.T0057" },
-                    evidence: format!(
-                        "{} in text {i} at {}..{} (score {:.2})",
-                        f.entity, f.start, f.end, f.score
-                    ),
-                });
+                findings.push(finding(&f, &format!("text {i}")));
             }
         }
+    }
+}
+
+/// The gateway's finding for one of the guard's, located `place` (never the text).
+pub(crate) fn finding(f: &moat_guard::Finding, place: &str) -> Finding {
+    let secret = f.kind == GuardKind::Secret;
+    Finding {
+        detector: DetectorId::Pii,
+        severity: if secret {
+            Severity::High
+        } else {
+            Severity::Medium
+        },
+        // Exfiltration via ML inference API / data leakage.
+        atlas: if secret { "AML.T0055" } else { "AML.T0057" },
+        evidence: format!(
+            "{} in {place} at {}..{} (score {:.2})",
+            f.entity, f.start, f.end, f.score
+        ),
+        repeat: false,
     }
 }
 

@@ -55,6 +55,7 @@ impl Detector for PromptInjection {
                         v.score,
                         v.signals.join(", ")
                     ),
+                    repeat: false,
                 });
             }
         }

@@ -1,4 +1,5 @@
 //! The gateway end to end on loopback: a real upstream server, real connections.
 
+mod extraction;
 mod proxy;
 mod shared;

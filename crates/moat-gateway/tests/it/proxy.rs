@@ -18,7 +18,9 @@ use tokio::net::TcpListener;
 type Body = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
 
 /// The model server: `/echo` answers with what it received, `/slow` waits 2 s,
-/// `/sse` streams three events 100 ms apart.
+/// `/sse` streams three events 100 ms apart, `/leak` answers a chat completion holding
+/// an e-mail address and a card number, `/sse-leak` streams one in OpenAI chunks,
+/// `/body` answers with the body it received, `/score` with a confident class.
 async fn upstream() -> String {
     let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = l.local_addr().expect("addr");
@@ -30,7 +32,42 @@ async fn upstream() -> String {
                     let path = req.uri().to_string();
                     let auth = req.headers().contains_key("authorization")
                         || req.headers().contains_key("x-api-key");
-                    let body: Body = if path.starts_with("/v1/slow") {
+                    let sse = path.starts_with("/v1/sse");
+                    let body: Body = if path.starts_with("/v1/leak") {
+                        let j = serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant",
+                            "content": "Sure: jane.doe@example.com, card 4111 1111 1111 1111."}}]});
+                        Full::new(Bytes::from(j.to_string())).boxed()
+                    } else if path.starts_with("/v1/body") {
+                        let got = req.into_body().collect().await.expect("body").to_bytes();
+                        Full::new(got).boxed()
+                    } else if path.starts_with("/v1/score") {
+                        Full::new(Bytes::from(
+                            r#"{"predictions":[1],"probabilities":[[0.1,0.9]]}"#,
+                        ))
+                        .boxed()
+                    } else if path.starts_with("/v1/sse-leak") {
+                        let (tx, rx) = tokio::sync::mpsc::channel::<
+                            Result<Frame<Bytes>, std::convert::Infallible>,
+                        >(4);
+                        tokio::spawn(async move {
+                            for piece in [
+                                "The card",
+                                " on file is 4111 1111",
+                                " 1111 1111",
+                                " and that is all.",
+                            ] {
+                                let j = serde_json::json!({"choices": [{"index": 0, "delta": {"content": piece}}]});
+                                let _ = tx
+                                    .send(Ok(Frame::data(Bytes::from(format!("data: {j}\n\n")))))
+                                    .await;
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                            let _ = tx
+                                .send(Ok(Frame::data(Bytes::from("data: [DONE]\n\n"))))
+                                .await;
+                        });
+                        StreamBody::new(tokio_stream_from(rx)).boxed()
+                    } else if path.starts_with("/v1/slow") {
                         tokio::time::sleep(Duration::from_secs(2)).await;
                         Full::new(Bytes::from("late")).boxed()
                     } else if path.starts_with("/v1/sse") {
@@ -52,7 +89,14 @@ async fn upstream() -> String {
                             serde_json::json!({"path": path, "auth_seen": auth, "len": got.len()});
                         Full::new(Bytes::from(j.to_string())).boxed()
                     };
-                    Ok::<_, std::convert::Infallible>(Response::new(body))
+                    let mut r = Response::new(body);
+                    if sse {
+                        r.headers_mut().insert(
+                            "content-type",
+                            http::HeaderValue::from_static("text/event-stream"),
+                        );
+                    }
+                    Ok::<_, std::convert::Infallible>(r)
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(s), svc)
@@ -82,6 +126,8 @@ impl KeyResolver for Keys {
                         "dead".into(),
                         "chat".into(),
                         "chat-pii".into(),
+                        "chat-redact".into(),
+                        "scoring".into(),
                     ],
                     may_invoke: true,
                 }),
@@ -122,9 +168,16 @@ async fn gateway_and_handle(upstream: &str) -> (String, Arc<Gateway>) {
         upstream = "{upstream}/v1"
         detectors = {{ pii = "block" }}
         [[endpoints]]
+        name = "chat-redact"
+        kind = "openai"
+        upstream = "{upstream}/v1"
+        detectors = {{ pii = "redact" }}
+        [[endpoints]]
         name = "dead"
         upstream = "http://127.0.0.1:9"
-        "#
+        {scoring}
+        "#,
+        scoring = scoring_endpoint(upstream)
     );
     let settings: GatewaySettings = toml::from_str(&toml).expect("toml");
     let config = settings.validate().expect("valid");
@@ -137,6 +190,46 @@ async fn gateway_and_handle(upstream: &str) -> (String, Arc<Gateway>) {
         std::future::pending(),
     ));
     (format!("http://{addr}"), gw)
+}
+
+/// A tabular endpoint with a data profile (written to a temporary file): rows of
+/// `income` 40 to 60, `age` 20 to 66 and `region` one of three, anomalies blocked, extraction blocked,
+/// the output watched.
+fn scoring_endpoint(upstream: &str) -> String {
+    use arrow_schema::DataType;
+    use moat_data::collect::{Collector, Limits, Value};
+    let mut c = Collector::new(
+        &[
+            ("income", DataType::Float64),
+            ("age", DataType::Float64),
+            ("region", DataType::Utf8),
+        ],
+        Limits {
+            sketches: true,
+            max_numbers: 100_000,
+        },
+    );
+    for i in 0..1000 {
+        let income = 40.0 + f64::from(i % 21);
+        c.add_row(&[
+            Value::Number(income),
+            Value::Number(f64::from(20 + i % 47)),
+            Value::Text(["north", "south", "east"][i as usize % 3]),
+        ]);
+    }
+    let path = std::env::temp_dir().join(format!("moat-gw-profile-{}.json", std::process::id()));
+    std::fs::write(&path, c.profile().to_json()).expect("profile");
+    format!(
+        r#"
+        [[endpoints]]
+        name = "scoring"
+        kind = "tabular"
+        upstream = "{upstream}/v1"
+        profile = "{}"
+        detectors = {{ tabular-anomaly = "block", extraction = "block", output-watch = "alert", pii = "log" }}
+        "#,
+        path.display()
+    )
 }
 
 fn client() -> Client<HttpConnector, Full<Bytes>> {
@@ -422,4 +515,151 @@ async fn http2_clients_are_served_too() {
         serde_json::from_slice(&r.into_body().collect().await.expect("body").to_bytes())
             .expect("json");
     assert_eq!(v["path"], "/v1/predict");
+}
+
+#[tokio::test]
+async fn answers_with_personal_data_are_withheld_or_redacted() {
+    let up = upstream().await;
+    let (gw, handle) = gateway_and_handle(&up).await;
+    let c = client();
+    let ask = r#"{"model":"m","messages":[{"role":"user","content":"What is on file?"}]}"#;
+    // `chat` only logs it: the answer passes.
+    let (s, _, v) = call(&c, &format!("{gw}/chat/leak"), &[KEY], ask).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // `chat-pii` blocks it: 502, whose fault is the upstream's, nothing echoed.
+    let (s, _, v) = call(&c, &format!("{gw}/chat-pii/leak"), &[KEY], ask).await;
+    assert_eq!(s, StatusCode::BAD_GATEWAY, "{v}");
+    assert_eq!(v["error"]["code"], "response_blocked");
+    assert_eq!(v["error"]["type"], "upstream");
+    let text = v.to_string();
+    assert!(
+        text.contains("EMAIL_ADDRESS") || text.contains("CREDIT_CARD"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("jane.doe") && !text.contains("4111"),
+        "{text}"
+    );
+    // `chat-redact` rewrites the answer...
+    let (s, _, v) = call(&c, &format!("{gw}/chat-redact/leak"), &[KEY], ask).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let content = v["choices"][0]["message"]["content"].as_str().unwrap();
+    assert!(
+        content.contains("<EMAIL_ADDRESS_1>") && content.contains("<CREDIT_CARD_1>"),
+        "{content}"
+    );
+    assert!(
+        !content.contains("jane.doe") && !content.contains("4111"),
+        "{content}"
+    );
+    // ...and the request: the model server never sees the address.
+    let mine = r#"{"model":"m","messages":[{"role":"user","content":"Mail me at john.smith@example.org"}]}"#;
+    let (s, _, v) = call(&c, &format!("{gw}/chat-redact/body"), &[KEY], mine).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let seen = v["messages"][0]["content"].as_str().unwrap();
+    assert_eq!(seen, "Mail me at <EMAIL_ADDRESS_1>");
+    let m = handle.metrics.encode();
+    assert!(m.contains(r#"detector="pii",mode="redact""#), "{m}");
+}
+
+#[tokio::test]
+async fn a_streamed_answer_is_cut_when_it_leaks() {
+    let up = upstream().await;
+    let (gw, handle) = gateway_and_handle(&up).await;
+    let c = client();
+    let read = |path: &'static str| {
+        let c = c.clone();
+        let gw = gw.clone();
+        async move {
+            let r = c
+                .request(
+                    Request::post(format!("{gw}{path}"))
+                        .header("authorization", "Bearer scoring-key")
+                        .body(Full::new(Bytes::from("{}")))
+                        .expect("request"),
+                )
+                .await
+                .expect("response");
+            assert_eq!(r.status(), StatusCode::OK);
+            let b = r.into_body().collect().await.expect("body").to_bytes();
+            String::from_utf8(b.to_vec()).expect("utf-8")
+        }
+    };
+    // Logged only: every event arrives, [DONE] included.
+    let all = read("/chat/sse-leak").await;
+    assert!(
+        all.contains("and that is all.") && all.ends_with("data: [DONE]\n\n"),
+        "{all}"
+    );
+    // Blocked: the stream ends with an error event where the number completed.
+    let cut = read("/chat-pii/sse-leak").await;
+    assert!(cut.contains("The card"), "{cut}");
+    assert!(
+        !cut.contains("and that is all.") && !cut.contains("[DONE]"),
+        "{cut}"
+    );
+    let last = cut.trim_end().rsplit("\n\n").next().unwrap();
+    let err: serde_json::Value =
+        serde_json::from_str(last.strip_prefix("data: ").expect("an event")).expect("json");
+    assert_eq!(err["error"]["code"], "response_blocked", "{cut}");
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("CREDIT_CARD"));
+    assert!(!cut.contains("4111 1111 1111 1111"), "{cut}");
+    assert!(handle
+        .metrics
+        .encode()
+        .contains("moat_gateway_streams_cut_total{endpoint=\"chat-pii\"} 1"));
+}
+
+#[tokio::test]
+async fn tabular_rows_are_checked_against_the_profile_and_probing_keys_are_cut_off() {
+    let up = upstream().await;
+    let gw = gateway(&up).await;
+    let c = client();
+    let (s, _, v) = call(
+        &c,
+        &format!("{gw}/scoring/score"),
+        &[KEY],
+        r#"{"rows":[[45.0,30,"north"]]}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _, v) = call(
+        &c,
+        &format!("{gw}/scoring/score"),
+        &[KEY],
+        r#"{"instances":[{"income":900.0,"age":30,"region":"north"}]}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("tabular-anomaly") && msg.contains("outside the profiled range"),
+        "{msg}"
+    );
+    // A sweep of `income` across its range, one request a step: flagged, then refused.
+    let mut refused_at = None;
+    for i in 0..200 {
+        let income = 40.0 + f64::from(i % 20) + f64::from(i / 20) * 0.01;
+        let body = format!(r#"{{"rows":[[{income},35,"south"]]}}"#);
+        let (s, _, v) = call(&c, &format!("{gw}/scoring/score"), &[KEY], &body).await;
+        if s == StatusCode::FORBIDDEN {
+            assert!(
+                v["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("extraction"),
+                "{v}"
+            );
+            refused_at = Some(i);
+            break;
+        }
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    assert!(
+        refused_at.is_some_and(|i| i < 120),
+        "refused at {refused_at:?}"
+    );
 }

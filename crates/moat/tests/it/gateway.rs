@@ -239,18 +239,41 @@ fn the_demo_gateway_answers_with_the_printed_key() {
         Some(&key),
         r#"{"model": "demo", "messages": [{"role": "user", "content": "What are your opening hours?"}]}"#,
     );
+    // An applicant unlike the training data passes (alert mode) and is an event.
+    let (s4, odd) = post_body(
+        &gw,
+        "/credit-scoring/predict",
+        Some(&key),
+        r#"{"rows": [[5000, 0.6, 29, 2]]}"#,
+    );
     // The blocked injection is an event, readable by security and auditors.
     let t = Instant::now();
+    let find = |v: &serde_json::Value, d: &str| {
+        v.as_array()
+            .and_then(|a| a.iter().find(|e| e["detector"] == d).cloned())
+    };
     let events = loop {
         let v = m.json(&["events", "--json"]);
-        if v.as_array().is_some_and(|a| !a.is_empty()) || t.elapsed() > Duration::from_secs(5) {
+        let both = find(&v, "prompt-injection").is_some() && find(&v, "tabular-anomaly").is_some();
+        if both || t.elapsed() > Duration::from_secs(5) {
             break v;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     child.kill().unwrap();
     let _ = child.wait();
-    let e = &events[0];
+    assert_eq!(s4, 200, "{odd}");
+    let a = find(&events, "tabular-anomaly").expect("an anomaly event");
+    assert_eq!(a["endpoint"], "credit-scoring");
+    assert_eq!(a["mode"], "alert");
+    assert!(
+        a["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("`income_k` = 5000 outside the profiled range"),
+        "{a}"
+    );
+    let e = &find(&events, "prompt-injection").expect("an injection event");
     assert_eq!(e["detector"], "prompt-injection", "{events}");
     assert_eq!(e["mode"], "block");
     assert_eq!(e["endpoint"], "support-chat");
