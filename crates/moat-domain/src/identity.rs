@@ -71,6 +71,7 @@ impl Role {
                             | P::AuditCheckpoint
                             | P::SystemWrite
                             | P::ModelQuarantine
+                            | P::EndpointRollback
                     )
             }
             Role::Owner => {
@@ -87,6 +88,7 @@ impl Role {
                         | P::ModelAlias
                         | P::ModelPromote
                         | P::EndpointWrite
+                        | P::EndpointRollback
                         | P::SystemWrite
                         | P::EvidenceWrite
                         | P::VendorWrite
@@ -178,6 +180,9 @@ pub enum Permission {
     /// kill switch of incident response.
     #[strum(serialize = "model.quarantine")]
     ModelQuarantine,
+    /// Move the alias an endpoint serves back to the version before (incident response).
+    #[strum(serialize = "endpoint.rollback")]
+    EndpointRollback,
 }
 
 impl Serialize for Permission {
@@ -389,6 +394,7 @@ audit.checkpoint: admin security
 audit.erase: admin
 gateway.invoke: admin service
 model.quarantine: admin security
+endpoint.rollback: admin security owner
 ";
         assert_eq!(out, expected);
     }

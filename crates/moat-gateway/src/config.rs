@@ -106,6 +106,11 @@ pub struct EndpointSettings {
     /// ones pass through uninspected and are counted.
     #[serde(default)]
     pub max_response_bytes: Option<u64>,
+    /// An upstream per model version: `{ "3" = "http://127.0.0.1:9003", "2" = "…" }`.
+    /// The gateway routes to the version the inventory says the endpoint serves (its
+    /// alias, moved by `moat endpoint rollback`); without it, to `upstream`.
+    #[serde(default)]
+    pub versions: std::collections::BTreeMap<String, String>,
 }
 
 /// A checked endpoint, ready to route.
@@ -130,6 +135,8 @@ pub struct Endpoint {
     pub output_baseline: usize,
     pub output_window: usize,
     pub max_response_bytes: u64,
+    /// Version → (origin, base path).
+    pub versions: std::collections::HashMap<String, (String, String)>,
 }
 
 /// The checked gateway configuration.
@@ -234,6 +241,15 @@ impl GatewaySettings {
                     ));
                 }
             }
+            let mut versions = std::collections::HashMap::new();
+            for (v, url) in &e.versions {
+                match split_upstream(url) {
+                    Ok(u) => {
+                        versions.insert(v.clone(), u);
+                    }
+                    Err(m) => problems.push(format!("{what}: versions.{v}: {m}")),
+                }
+            }
             let extraction = e.extraction.clone().unwrap_or_default();
             if let Err(m) = extraction.validate() {
                 problems.push(format!("{what}: extraction: {m}"));
@@ -257,6 +273,7 @@ impl GatewaySettings {
                     output_baseline: e.output_baseline.unwrap_or(500).clamp(20, 1_000_000),
                     output_window: e.output_window.unwrap_or(200).clamp(20, 100_000),
                     max_response_bytes: e.max_response_bytes.unwrap_or(8 << 20),
+                    versions,
                 }),
                 Err(m) => problems.push(format!("{what}: {m}")),
             }
@@ -379,6 +396,7 @@ pub(crate) mod tests {
             [[gateway.endpoints]]
             name = "dup"
             upstream = "http://a:1/v1/"
+            versions = { "2" = "ftp://old" }
             [[gateway.endpoints]]
             name = "dup"
             upstream = "http://a:1"
@@ -396,6 +414,7 @@ pub(crate) mod tests {
             "`tabular-drift` cannot run in `block` mode",
             "only `pii` redacts",
             "`tabular-anomaly` needs the model's data profile",
+            "versions.2: upstream `ftp://old`",
         ] {
             assert!(all.contains(want), "missing `{want}` in:\n{all}");
         }

@@ -1,9 +1,11 @@
-//! The kill switch as the gateway sees it: the set of quarantined model versions, read
-//! from the inventory every `period` by a background task. An endpoint whose `model` is
-//! in the set answers `503 model_quarantined` (the reason stays with the operators: it
-//! is not shown to callers). If the inventory cannot be read, the last known set stays.
+//! The kill switch and rollback as the gateway sees them: the set of quarantined model
+//! versions and the version each inventory endpoint serves, read from the inventory
+//! every `period` by a background task. An endpoint whose served version is in the set
+//! answers `503 model_quarantined` (the reason stays with the operators: it is not shown
+//! to callers); an endpoint rolled back routes to its new version's upstream. If the
+//! inventory cannot be read, the last known state stays.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
@@ -12,17 +14,65 @@ use std::time::Duration;
 pub type QuarantineFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Vec<String>, String>> + Send + 'a>>;
 
-/// Where quarantines are kept: every `NAME@VERSION` under quarantine now.
+pub type ServingFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<(String, String, String)>, String>> + Send + 'a>>;
+
+/// Where quarantines are kept: every `NAME@VERSION` under quarantine now; and which
+/// version each endpoint serves: `(endpoint, model, version)`.
 pub trait QuarantineSource: Send + Sync + 'static {
     fn quarantined(&self) -> QuarantineFuture<'_>;
+    fn serving(&self) -> ServingFuture<'_> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+/// The version an endpoint serves, per the inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    /// `NAME@VERSION`.
+    pub model: String,
+    pub version: String,
 }
 
 #[derive(Default)]
 pub struct KillSwitch {
     set: RwLock<HashSet<String>>,
+    served: RwLock<HashMap<String, Arc<Served>>>,
 }
 
 impl KillSwitch {
+    /// The version the inventory says `endpoint` serves, when it knows the endpoint.
+    pub fn served(&self, endpoint: &str) -> Option<Arc<Served>> {
+        self.served
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(endpoint)
+            .cloned()
+    }
+
+    fn replace_served(&self, now: Vec<(String, String, String)>) {
+        let now: HashMap<String, Arc<Served>> = now
+            .into_iter()
+            .map(|(e, m, v)| {
+                let s = Served {
+                    model: format!("{m}@{v}"),
+                    version: v,
+                };
+                (e, Arc::new(s))
+            })
+            .collect();
+        let mut map = self
+            .served
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (e, s) in &now {
+            if map.get(e).is_some_and(|old| old.model != s.model) {
+                tracing::warn!(endpoint = %e, model = %s.model, "endpoint now serves another version");
+            }
+        }
+        *map = now;
+    }
+
     pub fn is_quarantined(&self, model: &str) -> bool {
         self.set
             .read()
@@ -59,6 +109,12 @@ impl KillSwitch {
                 Ok(list) => me.replace(list.into_iter().collect()),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read quarantines; keeping the last known set")
+                }
+            }
+            match source.serving().await {
+                Ok(list) => me.replace_served(list),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read served versions; keeping the last known ones")
                 }
             }
         }

@@ -238,19 +238,42 @@ impl Gateway {
                 ),
             ));
         }
-        if let Some(model) = &ep.model {
-            if self.kill.is_quarantined(model) {
-                return Err(GatewayError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    crate::error::Fault::Gateway,
-                    "model_quarantined",
-                    format!(
-                        "endpoint `{}` is switched off: its model version is quarantined by the operators",
-                        ep.name
-                    ),
-                ));
-            }
+        // The version served: the inventory's (an alias, moved by rollback), else the
+        // configured one.
+        let served = self.kill.served(&ep.name);
+        let model = served
+            .as_ref()
+            .map(|s| s.model.as_str())
+            .or(ep.model.as_deref());
+        if model.is_some_and(|m| self.kill.is_quarantined(m)) {
+            return Err(GatewayError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                crate::error::Fault::Gateway,
+                "model_quarantined",
+                format!(
+                    "endpoint `{}` is switched off: its model version is quarantined by the operators",
+                    ep.name
+                ),
+            ));
         }
+        let upstream = match (&served, ep.versions.is_empty()) {
+            (Some(s), false) => match ep.versions.get(&s.version) {
+                Some((origin, base)) => (origin.as_str(), base.as_str()),
+                None => {
+                    tracing::error!(endpoint = %ep.name, version = %s.version, "no upstream configured for the version served");
+                    return Err(GatewayError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        crate::error::Fault::Gateway,
+                        "version_unrouted",
+                        format!(
+                            "endpoint `{}` serves a model version this gateway has no upstream for; the operators must add it to `versions`",
+                            ep.name
+                        ),
+                    ));
+                }
+            },
+            _ => (ep.origin.as_str(), ep.base_path.as_str()),
+        };
         let now = self.now_ns();
         let mut shown: Option<Decision> = None;
         if let Some(l) = &ep.endpoint_rate_limit {
@@ -271,7 +294,9 @@ impl Gateway {
             }
             shown = Some(d);
         }
-        let mut resp = self.forward(route, rest, req, &grant.key_id).await?;
+        let mut resp = self
+            .forward(route, upstream, rest, req, &grant.key_id)
+            .await?;
         if let Some(d) = shown {
             rate_headers(resp.headers_mut(), &d);
         }
@@ -281,6 +306,7 @@ impl Gateway {
     async fn forward(
         &self,
         route: &Route,
+        (origin, base_path): (&str, &str),
         rest: &str,
         req: Request<Incoming>,
         key_id: &str,
@@ -308,10 +334,10 @@ impl Gateway {
         }
         let (mut parts, body) = req.into_parts();
         let pq = match parts.uri.query() {
-            Some(q) => format!("{}{}?{}", ep.base_path, rest, q),
-            None => format!("{}{}", ep.base_path, rest),
+            Some(q) => format!("{base_path}{rest}?{q}"),
+            None => format!("{base_path}{rest}"),
         };
-        parts.uri = format!("{}{}", ep.origin, pq).parse::<Uri>().map_err(|_| {
+        parts.uri = format!("{origin}{pq}").parse::<Uri>().map_err(|_| {
             GatewayError::client(
                 StatusCode::BAD_REQUEST,
                 "bad_path",

@@ -712,6 +712,17 @@ pub(crate) enum EndpointCmd {
         out: JsonFlag,
     },
     List(JsonFlag),
+    /// Move the alias an endpoint serves back to the version it served before
+    /// (quarantined and unacceptable-risk versions skipped). Gateways follow within a
+    /// second. Audited.
+    Rollback {
+        name: String,
+        /// Why (kept in the audit log).
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
 }
 
 #[derive(Debug, Subcommand)]

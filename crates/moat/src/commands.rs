@@ -999,6 +999,17 @@ async fn dispatch(
                 ));
             }
         }
+        Command::Endpoint(EndpointCmd::Rollback { name, reason, out }) => {
+            let r = app.rollback_endpoint(cx, &name, reason.as_deref()).await?;
+            if out.json {
+                output::json(&r)?;
+            } else {
+                line(format!(
+                    "Endpoint {} rolled back: {} of {} moved from {} to {}; gateways route to {}@{} within a second",
+                    r.endpoint, r.alias, r.model, r.from_version, r.to_version, r.model, r.to_version
+                ));
+            }
+        }
         Command::Endpoint(EndpointCmd::List(out)) => {
             let es = app.list_endpoints(cx).await?;
             if out.json {

@@ -25,7 +25,8 @@ impl KeyResolver for AppKeys {
     }
 }
 
-/// The quarantines of the inventory, for the gateway's kill switch.
+/// The quarantines of the inventory and the versions its endpoints serve, for the
+/// gateway's kill switch and rollback.
 pub(crate) struct AppQuarantines(pub App);
 
 impl moat_gateway::kill::QuarantineSource for AppQuarantines {
@@ -37,6 +38,20 @@ impl moat_gateway::kill::QuarantineSource for AppQuarantines {
                 .map(|l| {
                     l.into_iter()
                         .map(|q| format!("{}@{}", q.model, q.version))
+                        .collect()
+                })
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn serving(&self) -> moat_gateway::kill::ServingFuture<'_> {
+        Box::pin(async move {
+            self.0
+                .served_versions()
+                .await
+                .map(|l| {
+                    l.into_iter()
+                        .map(|s| (s.endpoint, s.model, s.version))
                         .collect()
                 })
                 .map_err(|e| e.to_string())

@@ -8,6 +8,7 @@ mod events;
 mod inventory;
 mod keys;
 mod quarantine;
+mod rollback;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub use inventory::{
     RegisterDataset, RegisterModel, VendorInput,
 };
 pub use keys::{CreatedKey, NewKeyRequest};
+pub use rollback::{served_stack, Rollback, Served};
 
 /// Who is calling, and the request being served.
 #[derive(Debug, Clone)]

@@ -453,3 +453,116 @@ fn spawn_demo(m: &Moat) -> (std::process::Child, String, String) {
         .to_owned();
     (child, gw, key)
 }
+
+/// An upstream that names its version in every answer.
+fn versioned_upstream(version: &'static str) -> String {
+    serve(Router::new().route(
+        "/v1/predict",
+        post(move || async move { format!("{{\"predictions\":[1],\"version\":\"{version}\"}}") }),
+    ))
+}
+
+#[test]
+fn rollback_routes_to_the_previous_production_version_within_a_second() {
+    let m = Moat::new();
+    m.ok(&["init"]);
+    let (v1, v2, v3) = (
+        versioned_upstream("1"),
+        versioned_upstream("2"),
+        versioned_upstream("3"),
+    );
+    for v in ["1", "2", "3"] {
+        m.write(&format!("model-{v}.onnx"), format!("model {v}").as_bytes());
+        m.ok(&[
+            "model",
+            "register",
+            "fraud",
+            "--version",
+            v,
+            "--artifact",
+            &format!("model-{v}.onnx"),
+            "--owner",
+            "risk",
+            "--tier",
+            "limited",
+            "--sensitivity",
+            "internal",
+        ]);
+        m.ok(&["model", "alias", "set", "fraud", "production", v]);
+    }
+    m.ok(&[
+        "endpoint",
+        "add",
+        "scoring",
+        "--model",
+        "fraud",
+        "--target",
+        "production",
+        "--upstream",
+        &v3,
+        "--owner",
+        "risk",
+    ]);
+    m.write(
+        "moat.toml",
+        format!(
+            "[[gateway.endpoints]]\nname = \"scoring\"\nkind = \"tabular\"\nmodel = \"fraud@3\"\nupstream = \"{v3}/v1\"\nversions = {{ \"1\" = \"{v1}/v1\", \"2\" = \"{v2}/v1\", \"3\" = \"{v3}/v1\" }}\n"
+        )
+        .as_bytes(),
+    );
+    let key = service_key(&m, "svc", "scoring");
+    let (mut child, _api, gw) = spawn_serve(&m, &[]);
+    let served = || {
+        let (s, body) = post_json(&gw, "/scoring/predict", Some(&key));
+        assert_eq!(s, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["version"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let until = |want: &str| {
+        let t = Instant::now();
+        while served() != want && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        t.elapsed()
+    };
+    assert!(until("3") < Duration::from_secs(2));
+    // Rolled back from another process: version 2 within a second, audited.
+    let r = m.json(&[
+        "endpoint",
+        "rollback",
+        "scoring",
+        "--reason",
+        "incident 7: bad release",
+        "--json",
+    ]);
+    assert_eq!(r["from_version"], "3", "{r}");
+    assert_eq!(r["to_version"], "2", "{r}");
+    let took = until("2");
+    assert_eq!(served(), "2");
+    assert!(took < Duration::from_secs(1), "rollback took {took:?}");
+    // Version 1 is quarantined: a second rollback has nowhere to go and says so.
+    m.ok(&["model", "quarantine", "fraud@1", "--reason", "known bad"]);
+    let o = m.run(&["endpoint", "rollback", "scoring"]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("no earlier version"), "{}", o.stderr);
+    // Quarantining the version served switches the endpoint off.
+    m.ok(&["model", "quarantine", "fraud@2", "--reason", "also bad"]);
+    let t = Instant::now();
+    let status = loop {
+        let (s, _) = post_json(&gw, "/scoring/predict", Some(&key));
+        if s == 503 || t.elapsed() > Duration::from_secs(5) {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(status, 503);
+    let audit = m.ok(&["audit", "log", "--json"]);
+    assert!(
+        audit.contains("endpoint.rollback"),
+        "the rollback is in the audit log: {audit}"
+    );
+}
