@@ -18,6 +18,7 @@ mod evidence;
 mod identity;
 mod name;
 mod time_fmt;
+mod traffic;
 
 pub use asset::{
     AiSystem, AliasMove, Artifact, Dataset, Endpoint, InventoryRow, LineageEdge, ModelVersion,
@@ -30,3 +31,4 @@ pub use evidence::{Evidence, EvidenceKind, NewEvidence, Verdict};
 pub use identity::{AuthMethod, KeyInfo, Permission, Principal, PrincipalKind, Role};
 pub use name::{validate_name, validate_version, AssetRef};
 pub use time_fmt::{format_time, now, parse_time, Timestamp};
+pub use traffic::TrafficRecord;

@@ -53,6 +53,9 @@ pub struct GatewaySettings {
     pub circuit_failures: Option<u32>,
     /// Seconds an open circuit stays open before one trial request (default 10).
     pub circuit_open_s: Option<f64>,
+    /// The request log: `{ policy = "drop" | "block" | "off", queue = 10000,
+    /// retention_days = 90 }`.
+    pub log: crate::traffic::LogSettings,
     pub endpoints: Vec<EndpointSettings>,
 }
 
@@ -111,6 +114,10 @@ pub struct EndpointSettings {
     /// alias, moved by `moat endpoint rollback`); without it, to `upstream`.
     #[serde(default)]
     pub versions: std::collections::BTreeMap<String, String>,
+    /// Keep each request's body, redacted and cut at 4 KiB, in its log record (the body
+    /// is then read before it is forwarded).
+    #[serde(default)]
+    pub log_bodies: bool,
 }
 
 /// A checked endpoint, ready to route.
@@ -137,6 +144,7 @@ pub struct Endpoint {
     pub max_response_bytes: u64,
     /// Version → (origin, base path).
     pub versions: std::collections::HashMap<String, (String, String)>,
+    pub log_bodies: bool,
 }
 
 /// The checked gateway configuration.
@@ -146,6 +154,7 @@ pub struct GatewayConfig {
     pub key_cache: Duration,
     pub circuit_failures: u32,
     pub circuit_open: Duration,
+    pub log: crate::traffic::LogSettings,
     pub endpoints: Vec<Endpoint>,
 }
 
@@ -274,11 +283,15 @@ impl GatewaySettings {
                     output_window: e.output_window.unwrap_or(200).clamp(20, 100_000),
                     max_response_bytes: e.max_response_bytes.unwrap_or(8 << 20),
                     versions,
+                    log_bodies: e.log_bodies,
                 }),
                 Err(m) => problems.push(format!("{what}: {m}")),
             }
         }
         let open_s = self.circuit_open_s.unwrap_or(10.0);
+        if self.log.retention_days == 0 {
+            problems.push("gateway: log.retention_days must be at least 1".into());
+        }
         if !(open_s.is_finite() && open_s > 0.0 && open_s <= 3600.0) {
             problems.push("gateway: circuit_open_s must be between 0 and 3600 seconds".into());
         }
@@ -288,6 +301,7 @@ impl GatewaySettings {
                 key_cache: Duration::from_millis(self.key_cache_ms.unwrap_or(1000)),
                 circuit_failures: self.circuit_failures.unwrap_or(5).max(1),
                 circuit_open: Duration::from_secs_f64(open_s),
+                log: self.log,
                 endpoints,
             })
         } else {

@@ -64,6 +64,8 @@ pub struct Verdict {
     pub block: Option<Finding>,
     /// Findings of a detector in `redact` mode (the body is to be rewritten).
     pub redact: usize,
+    /// `detector:mode` of each detector that found something, for the request log.
+    pub found: Vec<String>,
 }
 
 /// Runs `active` on one view of the exchange and records every new finding.
@@ -78,6 +80,9 @@ pub fn run(
     for (d, mode) in active {
         found.clear();
         d.inspect(cx, &mut found);
+        if !found.is_empty() {
+            v.found.push(format!("{}:{}", d.id(), mode.as_str()));
+        }
         for f in found.drain(..) {
             if !f.repeat {
                 rec.record(&ep.name, cx.key_id, &f, *mode);

@@ -24,6 +24,7 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod server;
 pub mod shared_limit;
+pub mod traffic;
 
 pub use config::{GatewayConfig, GatewaySettings, Kind};
 pub use keys::{Grant, KeyResolver};

@@ -47,6 +47,10 @@ pub struct Metrics {
     events_dropped: Counter,
     streams_cut: Family<Ep, Counter>,
     uninspected: Family<Ep, Counter>,
+    log_depth: prometheus_client::metrics::gauge::Gauge,
+    log_dropped: Counter,
+    log_written: Counter,
+    log_failed: Counter,
 }
 
 impl Default for Metrics {
@@ -110,8 +114,32 @@ impl Metrics {
             "Responses larger than max_response_bytes, passed on without response detectors",
             uninspected.clone(),
         );
+        let log_depth = prometheus_client::metrics::gauge::Gauge::default();
+        r.register(
+            "log_queue_depth",
+            "Request records waiting to be stored",
+            log_depth.clone(),
+        );
+        let log_dropped = Counter::default();
+        r.register(
+            "log_dropped",
+            "Request records dropped because the queue was full (policy drop)",
+            log_dropped.clone(),
+        );
+        let log_written = Counter::default();
+        r.register("log_written", "Request records stored", log_written.clone());
+        let log_failed = Counter::default();
+        r.register(
+            "log_failed",
+            "Request records the store refused after three tries",
+            log_failed.clone(),
+        );
         Metrics {
             registry: Arc::new(r),
+            log_depth,
+            log_dropped,
+            log_written,
+            log_failed,
             streams_cut,
             uninspected,
             requests,
@@ -121,6 +149,22 @@ impl Metrics {
             upstream_errors,
             events_dropped,
         }
+    }
+
+    pub(crate) fn log_depth(&self, n: usize) {
+        self.log_depth.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    pub(crate) fn log_dropped(&self) {
+        self.log_dropped.inc();
+    }
+
+    pub(crate) fn log_written(&self, n: u64) {
+        self.log_written.inc_by(n);
+    }
+
+    pub(crate) fn log_failed(&self, n: u64) {
+        self.log_failed.inc_by(n);
     }
 
     pub(crate) fn stream_cut(&self, endpoint: &str) {

@@ -32,6 +32,7 @@ pub struct Gateway {
     /// Quarantined model versions (kept current by [`crate::kill::KillSwitch::watch`]).
     pub kill: Arc<crate::kill::KillSwitch>,
     recorder: Recorder,
+    log: Option<crate::traffic::RecordQueue>,
     detectors: crate::detect::Shared,
     keys: KeyCache,
     limiter: Limiter,
@@ -39,6 +40,18 @@ pub struct Gateway {
     client: Client<HttpConnector, Body>,
     clock: Instant,
 }
+
+/// What one request leaves for its log record.
+#[derive(Default)]
+struct Trace {
+    key_id: String,
+    verdicts: Vec<String>,
+    request_bytes: Option<u64>,
+    body: Option<String>,
+}
+
+/// Bodies kept in a log record at most, in characters.
+const LOGGED_BODY: usize = 4096;
 
 /// One endpoint, its detectors and the circuit breaker of its upstream.
 struct Route {
@@ -120,6 +133,7 @@ impl Gateway {
             },
             metrics,
             kill: Arc::default(),
+            log: None,
             detectors: shared,
             keys: KeyCache::new(resolver, config.key_cache),
             limiter: Limiter::default(),
@@ -132,6 +146,12 @@ impl Gateway {
     /// Records detections as events through `queue`.
     pub fn with_events(mut self, queue: crate::events::EventQueue) -> Self {
         self.recorder.events = Some(queue);
+        self
+    }
+
+    /// Writes a record of every request through `queue`.
+    pub fn with_log(mut self, queue: crate::traffic::RecordQueue) -> Self {
+        self.log = (queue.policy() != crate::traffic::Policy::Off).then_some(queue);
         self
     }
 
@@ -158,7 +178,8 @@ impl Gateway {
         self.clock.elapsed().as_nanos() as u64 + 1_000_000_000
     }
 
-    /// Answers one request, always with a response: failures become JSON errors.
+    /// Answers one request, always with a response: failures become JSON errors. Its
+    /// record goes to the request log (under the `block` policy, before the answer).
     pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
         let start = Instant::now();
         let (name, _) = split_route(req.uri().path());
@@ -167,16 +188,64 @@ impl Gateway {
         } else {
             "unknown".to_owned()
         };
-        let resp = match self.route(req).await {
+        let logged = self.log.as_ref().map(|_| {
+            (
+                req.method().to_string(),
+                req.uri().path_and_query().map(|p| p.as_str().to_owned()),
+            )
+        });
+        let mut trace = Trace::default();
+        let mut code = None;
+        let resp = match self.route(req, &mut trace).await {
             Ok(r) => r,
-            Err(e) => e.into_response(),
+            Err(e) => {
+                code = Some(e.code);
+                e.into_response()
+            }
         };
-        self.metrics
-            .answered(&label, resp.status().as_u16(), start.elapsed());
-        resp
+        let took = start.elapsed();
+        self.metrics.answered(&label, resp.status().as_u16(), took);
+        let (Some(q), Some((method, path))) = (&self.log, logged) else {
+            return resp;
+        };
+        let record = crate::traffic::Record {
+            at: std::time::SystemTime::now(),
+            endpoint: label,
+            key_id: trace.key_id,
+            method,
+            path: self.redact_text(path.as_deref().unwrap_or("/")),
+            status: resp.status().as_u16(),
+            code,
+            latency: took,
+            request_bytes: trace.request_bytes,
+            verdicts: trace.verdicts,
+            body: trace.body,
+        };
+        match q.push(record).await {
+            Ok(()) => resp,
+            Err(crate::traffic::NotLogged) => GatewayError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                crate::error::Fault::Gateway,
+                "log_unavailable",
+                "the request log cannot be written, and this gateway answers nothing it cannot log; retry shortly",
+            )
+            .into_response(),
+        }
     }
 
-    async fn route(&self, req: Request<Incoming>) -> Result<Response<Body>, GatewayError> {
+    /// `text` with personal data and secrets replaced by the guard's tags.
+    fn redact_text(&self, text: &str) -> String {
+        match moat_guard::Redactor::new(&self.detectors.scanner, moat_guard::Mode::Tag, None) {
+            Ok(r) => r.redact(text).0,
+            Err(_) => String::new(),
+        }
+    }
+
+    async fn route(
+        &self,
+        req: Request<Incoming>,
+        trace: &mut Trace,
+    ) -> Result<Response<Body>, GatewayError> {
         let path = req.uri().path().to_owned();
         let (name, rest) = split_route(&path);
         let token = presented_key(req.headers()).map_err(|p| match p {
@@ -216,6 +285,7 @@ impl Gateway {
                     "the API key is unknown, revoked or expired",
                 )
             })?;
+        trace.key_id.clone_from(&grant.key_id);
         // Only a caller with a valid key learns which endpoints exist.
         let Some(route) = self.routes.get(name) else {
             return Err(GatewayError::client(
@@ -294,9 +364,7 @@ impl Gateway {
             }
             shown = Some(d);
         }
-        let mut resp = self
-            .forward(route, upstream, rest, req, &grant.key_id)
-            .await?;
+        let mut resp = self.forward(route, upstream, rest, req, trace).await?;
         if let Some(d) = shown {
             rate_headers(resp.headers_mut(), &d);
         }
@@ -309,7 +377,7 @@ impl Gateway {
         (origin, base_path): (&str, &str),
         rest: &str,
         req: Request<Incoming>,
-        key_id: &str,
+        trace: &mut Trace,
     ) -> Result<Response<Body>, GatewayError> {
         let ep = &route.ep;
         let too_big = || {
@@ -357,7 +425,7 @@ impl Gateway {
         parts.headers.remove(header::HOST);
         parts.version = http::Version::HTTP_11;
         let limit = usize::try_from(ep.max_body_bytes).unwrap_or(usize::MAX);
-        let body: Body = if route.request.is_empty() {
+        let body: Body = if route.request.is_empty() && !ep.log_bodies {
             // Nothing reads the body: it streams through.
             Limited::new(body, limit).map_err(BoxError::from).boxed()
         } else {
@@ -376,7 +444,8 @@ impl Gateway {
                     }
                 })?
                 .to_bytes();
-            match self.inspect_request(route, key_id, &bytes)? {
+            trace.request_bytes = Some(bytes.len() as u64);
+            match self.inspect_request(route, trace, &bytes)? {
                 None => crate::error::full(bytes),
                 Some(rewritten) => {
                     parts.headers.remove(header::CONTENT_LENGTH);
@@ -431,7 +500,7 @@ impl Gateway {
                 if route.response.is_empty() {
                     return Ok(Response::from_parts(parts, body));
                 }
-                self.inspect_response(route, key_id, parts, body).await
+                self.inspect_response(route, trace, parts, body).await
             }
             Err(Failure::Timeout) => Err(GatewayError::upstream(
                 StatusCode::GATEWAY_TIMEOUT,
@@ -466,10 +535,12 @@ impl Gateway {
     fn inspect_request(
         &self,
         route: &Route,
-        key_id: &str,
+        trace: &mut Trace,
         body: &[u8],
     ) -> Result<Option<Bytes>, GatewayError> {
         let ep = &route.ep;
+        let key_id = trace.key_id.clone();
+        let key_id = key_id.as_str();
         let mut json = serde_json::from_slice::<serde_json::Value>(body).ok();
         let texts = match &json {
             Some(v) => json_texts(v),
@@ -489,6 +560,7 @@ impl Gateway {
             rows: rows.as_ref(),
         };
         let verdict = crate::inspect::run(&self.recorder, ep, &route.request, &cx);
+        trace.verdicts.extend(verdict.found);
         if let Some(f) = verdict.block {
             return Err(GatewayError::client(
                 StatusCode::FORBIDDEN,
@@ -499,10 +571,15 @@ impl Gateway {
                 ),
             ));
         }
-        if verdict.redact == 0 {
-            return Ok(None);
+        let rewritten = (verdict.redact > 0).then(|| self.redacted(json.as_mut(), body));
+        if ep.log_bodies {
+            let logged = match &rewritten {
+                Some(b) => String::from_utf8_lossy(b).into_owned(),
+                None => String::from_utf8_lossy(&self.redacted(json.as_mut(), body)).into_owned(),
+            };
+            trace.body = Some(logged.chars().take(LOGGED_BODY).collect());
         }
-        Ok(Some(self.redacted(json.as_mut(), body)))
+        Ok(rewritten)
     }
 
     /// The body with personal data and secrets replaced by the guard's tags.
@@ -525,11 +602,13 @@ impl Gateway {
     async fn inspect_response(
         &self,
         route: &Route,
-        key_id: &str,
+        trace: &mut Trace,
         mut parts: http::response::Parts,
         body: Body,
     ) -> Result<Response<Body>, GatewayError> {
         let ep = &route.ep;
+        let key_id = trace.key_id.clone();
+        let key_id = key_id.as_str();
         let streamed = parts
             .headers
             .get(header::CONTENT_TYPE)
@@ -589,6 +668,7 @@ impl Gateway {
             rows: None,
         };
         let verdict = crate::inspect::run(&self.recorder, ep, &route.response, &cx);
+        trace.verdicts.extend(verdict.found);
         if let Some(f) = verdict.block {
             return Err(GatewayError::upstream(
                 StatusCode::BAD_GATEWAY,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use moat_domain::{
     AiSystem, AliasMove, Artifact, Dataset, DetectionEvent, Endpoint, LineageEdge, ModelVersion,
-    Review, RiskTier, Sensitivity, Source, Team, Timestamp, Vendor,
+    Review, RiskTier, Sensitivity, Source, Team, Timestamp, TrafficRecord, Vendor,
 };
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
@@ -893,4 +893,106 @@ pub async fn list_events(c: &mut AnyConnection, limit: i64) -> Result<Vec<Detect
             },
         )
         .collect())
+}
+
+/// Appends request records.
+pub async fn insert_traffic(c: &mut AnyConnection, records: &[TrafficRecord]) -> Result<()> {
+    for r in records {
+        sqlx::query(
+            "INSERT INTO traffic (id, at, endpoint, key_id, method, path, status, code, latency_us, request_bytes, verdicts, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&r.id)
+        .bind(&r.at)
+        .bind(&r.endpoint)
+        .bind(&r.key_id)
+        .bind(&r.method)
+        .bind(&r.path)
+        .bind(i64::from(r.status))
+        .bind(&r.code)
+        .bind(i64::try_from(r.latency_us).unwrap_or(i64::MAX))
+        .bind(r.request_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX)))
+        .bind(r.verdicts.join(","))
+        .bind(&r.body)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The newest `limit` request records, newest first, of one endpoint or all.
+pub async fn list_traffic(
+    c: &mut AnyConnection,
+    endpoint: Option<&str>,
+    limit: i64,
+) -> Result<Vec<TrafficRecord>> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        Option<String>,
+        i64,
+        Option<i64>,
+        String,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, at, endpoint, key_id, method, path, status, code, latency_us, request_bytes, verdicts, body \
+         FROM traffic WHERE ($1 = '' OR endpoint = $1) ORDER BY at DESC, id DESC LIMIT $2",
+    )
+    .bind(endpoint.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                at,
+                endpoint,
+                key_id,
+                method,
+                path,
+                status,
+                code,
+                latency,
+                bytes,
+                verdicts,
+                body,
+            )| {
+                TrafficRecord {
+                    id,
+                    at,
+                    endpoint,
+                    key_id,
+                    method,
+                    path,
+                    status: u16::try_from(status).unwrap_or(0),
+                    code,
+                    latency_us: u64::try_from(latency).unwrap_or(0),
+                    request_bytes: bytes.and_then(|b| u64::try_from(b).ok()),
+                    verdicts: verdicts
+                        .split(',')
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    body,
+                }
+            },
+        )
+        .collect())
+}
+
+/// Deletes request records older than `before` (RFC 3339); returns how many.
+pub async fn prune_traffic(c: &mut AnyConnection, before: &str) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM traffic WHERE at < $1")
+        .bind(before)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
 }

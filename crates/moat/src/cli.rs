@@ -106,6 +106,18 @@ pub(crate) enum Command {
         #[command(flatten)]
         out: JsonFlag,
     },
+    /// The gateway's request log, newest first (security and auditors): redacted paths,
+    /// key ids, status, latency and the detectors' verdicts.
+    Traffic {
+        /// Only this endpoint's requests.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
     /// Inference endpoints (what the gateway serves).
     #[command(subcommand)]
     Endpoint(EndpointCmd),

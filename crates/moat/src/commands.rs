@@ -187,6 +187,7 @@ async fn serve(env: &Env, a: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut gateway_addr = a.gateway_addr.or_else(|| env.config.gateway.addr.clone());
     // The demo puts its own model servers behind the gateway, with a key to call them.
     let mut demo_key = None;
+    let mut log_queue = None;
     if public && gateway_config.endpoints.is_empty() {
         let up = crate::demo_upstream::start().await?;
         let profile = crate::demo_upstream::write_profile(env.data_dir())?;
@@ -209,10 +210,22 @@ async fn serve(env: &Env, a: ServeArgs) -> anyhow::Result<ExitCode> {
                     .map_err(|e| anyhow::anyhow!("{e} (--redis-url)"))?;
                 gw = gw.with_shared_limits(shared);
             }
-            let gw = std::sync::Arc::new(gw.with_events(moat_gateway::events::EventQueue::start(
-                std::sync::Arc::new(crate::gateway::AppEvents(app.clone())),
-                10_000,
-            )));
+            let log = moat_gateway::traffic::RecordQueue::start(
+                std::sync::Arc::new(crate::gateway::AppTraffic(app.clone())),
+                gateway_config.log,
+                gw.metrics.clone(),
+            );
+            log_queue = Some(log.clone());
+            let gw = std::sync::Arc::new(gw.with_log(log).with_events(
+                moat_gateway::events::EventQueue::start(
+                    std::sync::Arc::new(crate::gateway::AppEvents(app.clone())),
+                    10_000,
+                ),
+            ));
+            tokio::spawn(crate::gateway::retention(
+                app.clone(),
+                gateway_config.log.retention_days,
+            ));
             tokio::spawn(gw.kill.clone().watch(
                 std::sync::Arc::new(crate::gateway::AppQuarantines(app.clone())),
                 std::time::Duration::from_millis(250),
@@ -299,6 +312,15 @@ async fn serve(env: &Env, a: ServeArgs) -> anyhow::Result<ExitCode> {
         g.await
             .context("the gateway stopped")?
             .context("the gateway failed")?;
+    }
+    // Request records still queued are written before the store closes.
+    if let Some(q) = log_queue {
+        if tokio::time::timeout(std::time::Duration::from_secs(10), q.flush())
+            .await
+            .is_err()
+        {
+            crate::output::note("the request log could not be written out within 10 s");
+        }
     }
     app.store().close().await;
     Ok(ExitCode::SUCCESS)
@@ -592,6 +614,39 @@ async fn dispatch(
                                 e.atlas.clone(),
                                 e.mode.clone(),
                                 e.evidence.clone(),
+                            ]
+                        })
+                        .collect::<Vec<_>>(),
+                );
+            }
+        }
+        Command::Traffic {
+            endpoint,
+            limit,
+            out,
+        } => {
+            let list = app.list_traffic(cx, endpoint.as_deref(), limit).await?;
+            if out.json {
+                output::json(&list)?;
+            } else {
+                output::table(
+                    &[
+                        "AT", "ENDPOINT", "KEY", "METHOD", "PATH", "STATUS", "CODE", "µs",
+                        "VERDICTS",
+                    ],
+                    &list
+                        .iter()
+                        .map(|r| {
+                            vec![
+                                r.at.clone(),
+                                r.endpoint.clone(),
+                                r.key_id.clone(),
+                                r.method.clone(),
+                                r.path.clone(),
+                                r.status.to_string(),
+                                r.code.clone().unwrap_or_default(),
+                                r.latency_us.to_string(),
+                                r.verdicts.join(","),
                             ]
                         })
                         .collect::<Vec<_>>(),

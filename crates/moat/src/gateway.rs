@@ -152,3 +152,50 @@ impl moat_gateway::events::EventSink for AppEvents {
         })
     }
 }
+
+/// The gateway's request records, stored.
+pub(crate) struct AppTraffic(pub App);
+
+impl moat_gateway::traffic::RecordSink for AppTraffic {
+    fn write(
+        &self,
+        batch: Vec<moat_gateway::traffic::Record>,
+    ) -> moat_gateway::events::SinkFuture<'_> {
+        Box::pin(async move {
+            let rows = batch
+                .into_iter()
+                .map(|r| moat_domain::TrafficRecord {
+                    id: moat_server::new_id("req"),
+                    at: moat_domain::format_time(time::OffsetDateTime::from(r.at)),
+                    endpoint: r.endpoint,
+                    key_id: r.key_id,
+                    method: r.method,
+                    path: r.path,
+                    status: r.status,
+                    code: r.code.map(str::to_owned),
+                    latency_us: u64::try_from(r.latency.as_micros()).unwrap_or(u64::MAX),
+                    request_bytes: r.request_bytes,
+                    verdicts: r.verdicts,
+                    body: r.body,
+                })
+                .collect();
+            self.0.record_traffic(rows).await.map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// The retention job: request records older than `days` days are deleted at start and
+/// every hour after.
+pub(crate) async fn retention(app: App, days: u32) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match app.prune_traffic(days).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(records = n, days, "request records past retention deleted"),
+            Err(e) => {
+                tracing::warn!(error = %e, "request records past retention could not be deleted")
+            }
+        }
+    }
+}

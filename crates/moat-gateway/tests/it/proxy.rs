@@ -147,6 +147,14 @@ async fn gateway(upstream: &str) -> String {
 }
 
 async fn gateway_and_handle(upstream: &str) -> (String, Arc<Gateway>) {
+    gateway_with(upstream, |g| g).await
+}
+
+/// The test gateway, changed by `f` before it serves.
+async fn gateway_with(
+    upstream: &str,
+    f: impl FnOnce(Gateway) -> Gateway,
+) -> (String, Arc<Gateway>) {
     let toml = format!(
         r#"
         upstream_timeout_s = 0.5
@@ -172,6 +180,7 @@ async fn gateway_and_handle(upstream: &str) -> (String, Arc<Gateway>) {
         kind = "openai"
         upstream = "{upstream}/v1"
         detectors = {{ pii = "redact" }}
+        log_bodies = true
         [[endpoints]]
         name = "dead"
         upstream = "http://127.0.0.1:9"
@@ -181,7 +190,7 @@ async fn gateway_and_handle(upstream: &str) -> (String, Arc<Gateway>) {
     );
     let settings: GatewaySettings = toml::from_str(&toml).expect("toml");
     let config = settings.validate().expect("valid");
-    let gw = Arc::new(Gateway::new(&config, Arc::new(Keys)));
+    let gw = Arc::new(f(Gateway::new(&config, Arc::new(Keys))));
     let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = l.local_addr().expect("addr");
     tokio::spawn(moat_gateway::server::serve(
@@ -662,4 +671,96 @@ async fn tabular_rows_are_checked_against_the_profile_and_probing_keys_are_cut_o
         refused_at.is_some_and(|i| i < 120),
         "refused at {refused_at:?}"
     );
+}
+
+/// A request log kept in memory; refuses writes while `down`.
+#[derive(Default)]
+struct MemoryLog {
+    kept: std::sync::Mutex<Vec<moat_gateway::traffic::Record>>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl moat_gateway::traffic::RecordSink for MemoryLog {
+    fn write(
+        &self,
+        batch: Vec<moat_gateway::traffic::Record>,
+    ) -> moat_gateway::events::SinkFuture<'_> {
+        Box::pin(async move {
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err("the store is down".into());
+            }
+            self.kept.lock().unwrap().extend(batch);
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn every_request_is_logged_redacted_and_block_answers_nothing_unlogged() {
+    use moat_gateway::traffic::{LogSettings, Policy, RecordQueue};
+    let up = upstream().await;
+    let store = Arc::new(MemoryLog::default());
+    let sink = store.clone();
+    let (gw, _) = gateway_with(&up, move |g| {
+        let q = RecordQueue::start(
+            sink,
+            LogSettings {
+                policy: Policy::Block,
+                queue: 16,
+                retention_days: 90,
+            },
+            g.metrics.clone(),
+        );
+        g.with_log(q)
+    })
+    .await;
+    let c = client();
+    let (s, _, _) = call(
+        &c,
+        &format!("{gw}/credit/predict?email=jane.doe@example.com"),
+        &[KEY],
+        "{}",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = call(
+        &c,
+        &format!("{gw}/credit/predict"),
+        &[("authorization", "Bearer wrong")],
+        "{}",
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let mine = r#"{"model":"m","messages":[{"role":"user","content":"Mail me at john.smith@example.org"}]}"#;
+    let (s, _, _) = call(&c, &format!("{gw}/chat-redact/body"), &[KEY], mine).await;
+    assert_eq!(s, StatusCode::OK);
+    {
+        // Under `block` an answered request's record is already stored.
+        let kept = store.kept.lock().unwrap();
+        assert_eq!(kept.len(), 3, "{kept:?}");
+        let (ok, refused, redacted) = (&kept[0], &kept[1], &kept[2]);
+        assert_eq!(ok.endpoint, "credit");
+        assert_eq!(ok.key_id, "key_scoring");
+        assert_eq!(ok.status, 200);
+        assert_eq!(ok.path, "/credit/predict?email=<EMAIL_ADDRESS_1>");
+        assert_eq!(refused.status, 401);
+        assert_eq!(refused.code, Some("invalid_key"));
+        assert_eq!(refused.key_id, "");
+        assert_eq!(redacted.verdicts, ["pii:redact"]);
+        let body = redacted.body.as_deref().unwrap();
+        assert!(
+            body.contains("<EMAIL_ADDRESS_1>") && !body.contains("john.smith"),
+            "{body}"
+        );
+        let all = format!("{kept:?}");
+        assert!(
+            !all.contains("scoring-key") && !all.contains("wrong"),
+            "no key in the log: {all}"
+        );
+    }
+    // The store goes down: answers are withheld rather than left unlogged.
+    store.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (s, _, v) = call(&c, &format!("{gw}/credit/predict"), &[KEY], "{}").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["error"]["code"], "log_unavailable");
 }

@@ -8,7 +8,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use moat_domain::{
     AiSystem, AliasMove, Dataset, DetectionEvent, Endpoint, Evidence, InventoryRow, KeyInfo,
-    ModelVersion, NewEvidence, Review, Vendor,
+    ModelVersion, NewEvidence, Review, TrafficRecord, Vendor,
 };
 use serde::Deserialize;
 use utoipa::OpenApi;
@@ -62,6 +62,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/keys/{id}/rotate", post(rotate_key))
         .route("/audit/entries", get(audit_entries))
         .route("/events", get(list_events))
+        .route("/traffic", get(list_traffic))
         .route("/audit/checkpoint", get(audit_head).post(audit_checkpoint))
         .route("/audit/proof/{seq}", get(audit_proof))
         .route("/audit/consistency", get(audit_consistency))
@@ -77,7 +78,7 @@ pub(super) fn routes() -> Router<AppState> {
         model_evidence, set_alias, alias_history, list_datasets, register_dataset, show_dataset, review_dataset,
         dataset_evidence, list_vendors, add_vendor, list_systems, add_system, list_endpoints, add_endpoint,
         add_evidence, list_keys, create_key, revoke_key, rotate_key, audit_entries, audit_head, audit_checkpoint,
-        audit_proof, audit_consistency, audit_verify, audit_erase, list_events
+        audit_proof, audit_consistency, audit_verify, audit_erase, list_events, list_traffic
     ),
     components(schemas(ErrorBody)),
     modifiers(&Security)
@@ -478,6 +479,27 @@ pub(super) async fn list_events(
     ApiQuery(q): ApiQuery<EventsParams>,
 ) -> Result<Json<Vec<DetectionEvent>>> {
     Ok(Json(st.app.list_events(&cx, q.limit.unwrap_or(100)).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub(super) struct TrafficParams {
+    /// Only this endpoint's records.
+    endpoint: Option<String>,
+    /// At most this many, newest first (default 100, at most 10000).
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/traffic", params(TrafficParams), responses((status = 200, body = Vec<TrafficRecord>)))]
+pub(super) async fn list_traffic(
+    State(st): State<AppState>,
+    Caller(cx): Caller,
+    ApiQuery(q): ApiQuery<TrafficParams>,
+) -> Result<Json<Vec<TrafficRecord>>> {
+    Ok(Json(
+        st.app
+            .list_traffic(&cx, q.endpoint.as_deref(), q.limit.unwrap_or(100))
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/entries", params(EntriesParams), responses((status = 200, body = Vec<AuditEntryView>)))]

@@ -9,6 +9,7 @@ mod inventory;
 mod keys;
 mod quarantine;
 mod rollback;
+mod traffic;
 
 use std::sync::Arc;
 

@@ -511,6 +511,11 @@ fn rollback_routes_to_the_previous_production_version_within_a_second() {
         .as_bytes(),
     );
     let key = service_key(&m, "svc", "scoring");
+    // A request record from long ago: the retention job deletes it when serving starts.
+    tokio::runtime::Runtime::new().unwrap().block_on(m.sql(
+        "INSERT INTO traffic (id, at, endpoint, key_id, method, path, status, latency_us, verdicts) \
+         VALUES ('req_old', '2020-01-01T00:00:00.000Z', 'scoring', 'k', 'POST', '/scoring/predict', 200, 5, '')",
+    ));
     let (mut child, _api, gw) = spawn_serve(&m, &[]);
     let served = || {
         let (s, body) = post_json(&gw, "/scoring/predict", Some(&key));
@@ -557,9 +562,44 @@ fn rollback_routes_to_the_previous_production_version_within_a_second() {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
+    assert_eq!(status, 503);
+    // Every request has its record (policy drop by default: written off the request path,
+    // within milliseconds), the old one is gone.
+    let t = Instant::now();
+    let log = loop {
+        let log = m.json(&[
+            "traffic",
+            "--endpoint",
+            "scoring",
+            "--limit",
+            "1000",
+            "--json",
+        ]);
+        if log.to_string().contains("model_quarantined") || t.elapsed() > Duration::from_secs(5) {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     child.kill().unwrap();
     let _ = child.wait();
-    assert_eq!(status, 503);
+    let log = log.as_array().unwrap();
+    assert!(log.len() > 3, "{log:?}");
+    assert!(
+        log.iter().all(|r| r["id"] != "req_old"),
+        "retention: {log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|r| r["status"] == 503 && r["code"] == "model_quarantined"),
+        "{log:?}"
+    );
+    assert!(log
+        .iter()
+        .any(|r| r["status"] == 200 && key.contains(r["key_id"].as_str().unwrap())));
+    assert!(
+        !serde_json::to_string(log).unwrap().contains(&key),
+        "no key in the log"
+    );
     let audit = m.ok(&["audit", "log", "--json"]);
     assert!(
         audit.contains("endpoint.rollback"),

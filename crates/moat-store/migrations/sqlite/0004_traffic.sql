@@ -1,0 +1,18 @@
+-- The gateway's request log: one record a request, redacted (the path's personal data
+-- replaced, the key's id and never its secret), with latency and the detectors'
+-- verdicts. Kept for the retention period ([gateway] log_retention_days), then pruned.
+CREATE TABLE traffic (
+    id TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    code TEXT,
+    latency_us INTEGER NOT NULL,
+    request_bytes INTEGER,
+    verdicts TEXT NOT NULL,
+    body TEXT
+);
+CREATE INDEX traffic_at ON traffic (at);
