@@ -49,6 +49,9 @@ pub struct GatewaySettings {
     /// Milliseconds a verified key is trusted before it is looked up again (default
     /// 1000; revocations made through this server apply at once).
     pub key_cache_ms: Option<u64>,
+    /// Seconds a client may take to send a request's head, and a body the gateway reads
+    /// whole (default 30): slow clients are cut off, not waited for.
+    pub client_timeout_s: Option<f64>,
     /// Failures in a row that open an upstream's circuit (default 5).
     pub circuit_failures: Option<u32>,
     /// Seconds an open circuit stays open before one trial request (default 10).
@@ -152,6 +155,7 @@ pub struct Endpoint {
 pub struct GatewayConfig {
     pub addr: Option<String>,
     pub key_cache: Duration,
+    pub client_timeout: Duration,
     pub circuit_failures: u32,
     pub circuit_open: Duration,
     pub log: crate::traffic::LogSettings,
@@ -289,6 +293,10 @@ impl GatewaySettings {
             }
         }
         let open_s = self.circuit_open_s.unwrap_or(10.0);
+        let client_s = self.client_timeout_s.unwrap_or(30.0);
+        if !(client_s.is_finite() && client_s > 0.0 && client_s <= 3600.0) {
+            problems.push("gateway: client_timeout_s must be between 0 and 3600 seconds".into());
+        }
         if self.log.retention_days == 0 {
             problems.push("gateway: log.retention_days must be at least 1".into());
         }
@@ -299,6 +307,7 @@ impl GatewaySettings {
             Ok(GatewayConfig {
                 addr: self.addr.clone(),
                 key_cache: Duration::from_millis(self.key_cache_ms.unwrap_or(1000)),
+                client_timeout: Duration::from_secs_f64(client_s.clamp(0.01, 3600.0)),
                 circuit_failures: self.circuit_failures.unwrap_or(5).max(1),
                 circuit_open: Duration::from_secs_f64(open_s),
                 log: self.log,

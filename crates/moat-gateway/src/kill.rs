@@ -2,8 +2,10 @@
 //! versions and the version each inventory endpoint serves, read from the inventory
 //! every `period` by a background task. An endpoint whose served version is in the set
 //! answers `503 model_quarantined` (the reason stays with the operators: it is not shown
-//! to callers); an endpoint rolled back routes to its new version's upstream. If the
-//! inventory cannot be read, the last known state stays.
+//! to callers); an endpoint rolled back routes to its new version's upstream. A marker
+//! of key changes is read the same way, so a key revoked anywhere is dropped from every
+//! gateway's cache within a period. If the inventory cannot be read, the last known
+//! state stays.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -24,7 +26,14 @@ pub trait QuarantineSource: Send + Sync + 'static {
     fn serving(&self) -> ServingFuture<'_> {
         Box::pin(async { Ok(Vec::new()) })
     }
+    /// A value that changes whenever a key is revoked or its expiry changes.
+    fn keys_marker(&self) -> MarkerFuture<'_> {
+        Box::pin(async { Ok(None) })
+    }
 }
+
+pub type MarkerFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<String>, String>> + Send + 'a>>;
 
 /// The version an endpoint serves, per the inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,9 +47,29 @@ pub struct Served {
 pub struct KillSwitch {
     set: RwLock<HashSet<String>>,
     served: RwLock<HashMap<String, Arc<Served>>>,
+    keys_marker: std::sync::Mutex<Option<String>>,
+    keys_epoch: std::sync::atomic::AtomicU64,
 }
 
 impl KillSwitch {
+    /// Moves on whenever keys changed anywhere (a revocation, a rotation): the gateway
+    /// drops its verified keys when it sees a new value.
+    pub fn keys_epoch(&self) -> u64 {
+        self.keys_epoch.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn replace_keys_marker(&self, now: Option<String>) {
+        let mut m = self
+            .keys_marker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *m != now {
+            *m = now;
+            self.keys_epoch
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
+
     /// The version the inventory says `endpoint` serves, when it knows the endpoint.
     pub fn served(&self, endpoint: &str) -> Option<Arc<Served>> {
         self.served
@@ -109,6 +138,12 @@ impl KillSwitch {
                 Ok(list) => me.replace(list.into_iter().collect()),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read quarantines; keeping the last known set")
+                }
+            }
+            match source.keys_marker().await {
+                Ok(m) => me.replace_keys_marker(m),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read key changes; verified keys expire on their own")
                 }
             }
             match source.serving().await {

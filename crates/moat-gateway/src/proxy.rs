@@ -39,6 +39,9 @@ pub struct Gateway {
     shared: Option<crate::shared_limit::SharedLimiter>,
     client: Client<HttpConnector, Body>,
     clock: Instant,
+    client_timeout: std::time::Duration,
+    /// The kill switch's key epoch this gateway's cache reflects.
+    keys_seen: std::sync::atomic::AtomicU64,
 }
 
 /// What one request leaves for its log record.
@@ -140,6 +143,8 @@ impl Gateway {
             shared: None,
             client,
             clock: Instant::now(),
+            client_timeout: config.client_timeout,
+            keys_seen: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -166,6 +171,11 @@ impl Gateway {
             Some(s) => s.check(subject, limit, now).await,
             None => self.limiter.check(subject, limit, now),
         }
+    }
+
+    /// How long a client may take to send a request head or a body read whole.
+    pub fn client_timeout(&self) -> std::time::Duration {
+        self.client_timeout
     }
 
     /// Forgets verified keys (after a key was revoked or rotated in this process).
@@ -265,6 +275,15 @@ impl Gateway {
                 "the API key header is malformed; use `Authorization: Bearer <key>`",
             ),
         })?;
+        // Keys changed somewhere (revoked, rotated): forget what was verified.
+        let epoch = self.kill.keys_epoch();
+        if self
+            .keys_seen
+            .swap(epoch, std::sync::atomic::Ordering::AcqRel)
+            != epoch
+        {
+            self.keys.invalidate();
+        }
         let grant = self
             .keys
             .grant(&token)
@@ -429,9 +448,20 @@ impl Gateway {
             // Nothing reads the body: it streams through.
             Limited::new(body, limit).map_err(BoxError::from).boxed()
         } else {
-            let bytes = Limited::new(body, limit)
-                .collect()
-                .await
+            let read =
+                tokio::time::timeout(self.client_timeout, Limited::new(body, limit).collect())
+                    .await
+                    .map_err(|_| {
+                        GatewayError::client(
+                            StatusCode::REQUEST_TIMEOUT,
+                            "body_timeout",
+                            format!(
+                                "the request body did not arrive within {:.1} s",
+                                self.client_timeout.as_secs_f64()
+                            ),
+                        )
+                    })?;
+            let bytes = read
                 .map_err(|e| {
                     if e.to_string().contains("length limit exceeded") {
                         too_big()

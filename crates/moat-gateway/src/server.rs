@@ -31,6 +31,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let gw = gateway.clone();
+        let head_timeout = gateway.client_timeout();
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
                 let gw = gw.clone();
@@ -39,7 +40,7 @@ pub async fn serve(
             let mut b = auto::Builder::new(TokioExecutor::new());
             b.http1()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(std::time::Duration::from_secs(30));
+                .header_read_timeout(head_timeout);
             if let Err(e) = b.serve_connection(TokioIo::new(stream), svc).await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }

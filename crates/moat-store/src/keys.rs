@@ -139,22 +139,36 @@ pub async fn revoke_key(c: &mut AnyConnection, id: &str, at: Timestamp) -> Resul
     let n = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(ts(at))
         .bind(id)
-        .execute(c)
+        .execute(&mut *c)
         .await?
         .rows_affected();
     if n == 0 {
         return Err(Error::NotFound(format!("active key `{id}`")));
     }
-    Ok(())
+    keys_changed(c, id, at).await
 }
 
 pub async fn set_key_expiry(c: &mut AnyConnection, id: &str, at: Timestamp) -> Result<()> {
     sqlx::query("UPDATE api_keys SET expires_at = $1 WHERE id = $2")
         .bind(ts(at))
         .bind(id)
-        .execute(c)
+        .execute(&mut *c)
         .await?;
-    Ok(())
+    keys_changed(c, id, at).await
+}
+
+/// The setting that changes with every revocation or change of expiry (in the same
+/// transaction), so that gateways can drop the keys they verified.
+const KEYS_CHANGED: &str = "keys.changed";
+
+async fn keys_changed(c: &mut AnyConnection, id: &str, at: Timestamp) -> Result<()> {
+    set_setting(c, KEYS_CHANGED, &format!("{}/{id}", ts(at))).await
+}
+
+/// What [`revoke_key`] and [`set_key_expiry`] last wrote: a change means verified keys
+/// must be looked up again.
+pub async fn keys_marker(c: &mut AnyConnection) -> Result<Option<String>> {
+    get_setting(c, KEYS_CHANGED).await
 }
 
 pub async fn get_setting(c: &mut AnyConnection, key: &str) -> Result<Option<String>> {

@@ -44,6 +44,10 @@ impl moat_gateway::kill::QuarantineSource for AppQuarantines {
         })
     }
 
+    fn keys_marker(&self) -> moat_gateway::kill::MarkerFuture<'_> {
+        Box::pin(async move { self.0.keys_marker().await.map_err(|e| e.to_string()) })
+    }
+
     fn serving(&self) -> moat_gateway::kill::ServingFuture<'_> {
         Box::pin(async move {
             self.0

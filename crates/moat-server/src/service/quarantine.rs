@@ -87,4 +87,11 @@ impl App {
         let mut c = self.store.conn().await?;
         Ok(moat_store::list_quarantines(&mut c).await?)
     }
+
+    /// Changes with every key revocation or change of expiry, wherever it was made: the
+    /// gateways poll it and drop the keys they verified when it moves.
+    pub async fn keys_marker(&self) -> Result<Option<String>> {
+        let mut c = self.store.conn().await?;
+        Ok(moat_store::keys_marker(&mut c).await?)
+    }
 }
