@@ -89,7 +89,7 @@ pub fn presented_key(headers: &HeaderMap) -> Result<String, KeyProblem> {
 }
 
 struct Entry {
-    grant: Grant,
+    grant: Arc<Grant>,
     at: Instant,
 }
 
@@ -112,12 +112,12 @@ impl KeyCache {
     }
 
     /// The grant of a presented key, from the cache or the key system.
-    pub async fn grant(&self, token: &str) -> Result<Option<Grant>, String> {
+    pub async fn grant(&self, token: &str) -> Result<Option<Arc<Grant>>, String> {
         let h: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(g) = self.cached(&h) {
             return Ok(Some(g));
         }
-        let grant = self.resolver.resolve(token).await?;
+        let grant = self.resolver.resolve(token).await?.map(Arc::new);
         if let Some(g) = &grant {
             let mut map = self.lock();
             if map.len() >= MAX_ENTRIES {
@@ -130,7 +130,7 @@ impl KeyCache {
             map.insert(
                 h,
                 Entry {
-                    grant: g.clone(),
+                    grant: Arc::clone(g),
                     at: Instant::now(),
                 },
             );
@@ -138,7 +138,7 @@ impl KeyCache {
         Ok(grant)
     }
 
-    fn cached(&self, h: &[u8; 32]) -> Option<Grant> {
+    fn cached(&self, h: &[u8; 32]) -> Option<Arc<Grant>> {
         let map = self.lock();
         let e = map.get(h)?;
         (e.at.elapsed() < self.ttl).then(|| e.grant.clone())

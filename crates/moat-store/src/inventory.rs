@@ -895,27 +895,48 @@ pub async fn list_events(c: &mut AnyConnection, limit: i64) -> Result<Vec<Detect
         .collect())
 }
 
-/// Appends request records.
+/// Appends request records, up to 256 a statement (one round trip per batch, not per
+/// record: the gateway writes one record a request). Placeholders are numbered (`$n`)
+/// as both backends read them.
 pub async fn insert_traffic(c: &mut AnyConnection, records: &[TrafficRecord]) -> Result<()> {
-    for r in records {
-        sqlx::query(
-            "INSERT INTO traffic (id, at, endpoint, key_id, method, path, status, code, latency_us, request_bytes, verdicts, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&r.id)
-        .bind(&r.at)
-        .bind(&r.endpoint)
-        .bind(&r.key_id)
-        .bind(&r.method)
-        .bind(&r.path)
-        .bind(i64::from(r.status))
-        .bind(&r.code)
-        .bind(i64::try_from(r.latency_us).unwrap_or(i64::MAX))
-        .bind(r.request_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX)))
-        .bind(r.verdicts.join(","))
-        .bind(&r.body)
-        .execute(&mut *c)
-        .await?;
+    const COLUMNS: usize = 12;
+    for chunk in records.chunks(256) {
+        let mut sql = String::from(
+            "INSERT INTO traffic (id, at, endpoint, key_id, method, path, status, code, latency_us, request_bytes, verdicts, body) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for j in 0..COLUMNS {
+                if j > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("${}", i * COLUMNS + j + 1));
+            }
+            sql.push(')');
+        }
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.id.clone())
+                .bind(r.at.clone())
+                .bind(r.endpoint.clone())
+                .bind(r.key_id.clone())
+                .bind(r.method.clone())
+                .bind(r.path.clone())
+                .bind(i64::from(r.status))
+                .bind(r.code.clone())
+                .bind(i64::try_from(r.latency_us).unwrap_or(i64::MAX))
+                .bind(
+                    r.request_bytes
+                        .map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
+                )
+                .bind(r.verdicts.join(","))
+                .bind(r.body.clone());
+        }
+        q.execute(&mut *c).await?;
     }
     Ok(())
 }

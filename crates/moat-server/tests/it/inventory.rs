@@ -274,3 +274,98 @@ store_test!(systems_vendors_endpoints_evidence, |store| {
     let kinds: Vec<&str> = inv.iter().map(|r| r.kind.as_str()).collect();
     assert_eq!(kinds, vec!["system", "model", "model", "endpoint"]);
 });
+
+store_test!(request_records_batch_list_and_expire, |store| {
+    let (app, cx, _) = app(&store).await;
+    let record = |i: usize, endpoint: &str, at: &str| moat_domain::TrafficRecord {
+        id: format!("req_{i:04}"),
+        at: at.into(),
+        endpoint: endpoint.into(),
+        key_id: "key_1".into(),
+        method: "POST".into(),
+        path: "/scoring/predict?email=<EMAIL_ADDRESS_1>".into(),
+        status: if i % 2 == 0 { 200 } else { 429 },
+        code: (i % 2 == 1).then(|| "rate_limited".to_owned()),
+        latency_us: 120 + i as u64,
+        request_bytes: Some(42),
+        verdicts: if i == 0 {
+            vec!["pii:alert".into()]
+        } else {
+            vec![]
+        },
+        body: None,
+    };
+    // More than one statement's worth: 600 records in one batch.
+    let now = moat_domain::format_time(moat_domain::now());
+    let mut batch: Vec<_> = (0..600).map(|i| record(i, "scoring", &now)).collect();
+    batch.push(record(9999, "chat", "2020-01-01T00:00:00.000Z"));
+    app.record_traffic(batch).await.unwrap();
+    let all = app.list_traffic(&cx, None, 10_000).await.unwrap();
+    assert_eq!(all.len(), 601);
+    let scoring = app
+        .list_traffic(&cx, Some("scoring"), 10_000)
+        .await
+        .unwrap();
+    assert_eq!(scoring.len(), 600);
+    let first = scoring.iter().find(|r| r.id == "req_0000").unwrap();
+    assert_eq!(first.verdicts, ["pii:alert"]);
+    assert_eq!(first.request_bytes, Some(42));
+    let limited = scoring.iter().find(|r| r.id == "req_0001").unwrap();
+    assert_eq!(
+        (limited.status, limited.code.as_deref()),
+        (429, Some("rate_limited"))
+    );
+    // Retention: the old record goes, the new ones stay.
+    assert_eq!(app.prune_traffic(90).await.unwrap(), 1);
+    assert_eq!(
+        app.list_traffic(&cx, None, 10_000).await.unwrap().len(),
+        600
+    );
+    // Auditors read it; data scientists do not.
+    let ds = as_role(&app, &cx, "dana", moat_domain::Role::DataScientist).await;
+    assert!(app.list_traffic(&ds, None, 10).await.is_err());
+});
+
+store_test!(rollback_returns_production_to_the_version_before, |store| {
+    let (app, cx, _) = app(&store).await;
+    for v in ["1", "2", "3"] {
+        app.register_model(&cx, model("fraud", v, RiskTier::Limited))
+            .await
+            .unwrap();
+        app.set_alias(&cx, "fraud", "production", v).await.unwrap();
+    }
+    app.add_endpoint(
+        &cx,
+        moat_server::NewEndpoint {
+            name: "scoring".into(),
+            model: "fraud".into(),
+            target: "production".into(),
+            upstream: "http://127.0.0.1:9".into(),
+            owner: "risk".into(),
+            system: None,
+        },
+    )
+    .await
+    .unwrap();
+    let served = |app: &moat_server::App| {
+        let app = app.clone();
+        async move { app.served_versions().await.unwrap()[0].version.clone() }
+    };
+    assert_eq!(served(&app).await, "3");
+    let r = app
+        .rollback_endpoint(&cx, "scoring", Some("bad release"))
+        .await
+        .unwrap();
+    assert_eq!((r.from_version.as_str(), r.to_version.as_str()), ("3", "2"));
+    assert_eq!(served(&app).await, "2");
+    let r = app.rollback_endpoint(&cx, "scoring", None).await.unwrap();
+    assert_eq!(r.to_version, "1");
+    let e = app
+        .rollback_endpoint(&cx, "scoring", None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no earlier version"), "{e}");
+    // Data scientists may not roll back.
+    let ds = as_role(&app, &cx, "dana", moat_domain::Role::DataScientist).await;
+    assert!(app.rollback_endpoint(&ds, "scoring", None).await.is_err());
+});
