@@ -269,6 +269,10 @@ pub struct Principal {
     /// Endpoints the key is scoped to; empty means not scoped.
     pub endpoints: Vec<String>,
     pub auth: AuthMethod,
+    /// When the key it authenticated with stops being valid (expiry or the end of a
+    /// rotation's overlap), so that caches of verified keys honour it.
+    #[serde(skip)]
+    pub key_expires: Option<crate::Timestamp>,
 }
 
 impl Principal {

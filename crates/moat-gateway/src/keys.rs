@@ -24,6 +24,8 @@ pub struct Grant {
     pub endpoints: Vec<String>,
     /// Whether the key's role may call endpoints at all.
     pub may_invoke: bool,
+    /// When the key stops being valid: a cached verification ends there too.
+    pub expires: Option<std::time::SystemTime>,
 }
 
 pub type ResolveFuture<'a> =
@@ -141,7 +143,11 @@ impl KeyCache {
     fn cached(&self, h: &[u8; 32]) -> Option<Arc<Grant>> {
         let map = self.lock();
         let e = map.get(h)?;
-        (e.at.elapsed() < self.ttl).then(|| e.grant.clone())
+        let live = e.at.elapsed() < self.ttl
+            && e.grant
+                .expires
+                .is_none_or(|t| std::time::SystemTime::now() < t);
+        live.then(|| e.grant.clone())
     }
 
     /// Forgets every verified key (a key was revoked, rotated or changed).
@@ -223,11 +229,21 @@ mod tests {
         fn resolve<'a>(&'a self, token: &'a str) -> ResolveFuture<'a> {
             Box::pin(async move {
                 self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                Ok((token == "good").then(|| Grant {
-                    key_id: "key_1".into(),
-                    endpoints: vec!["e".into()],
-                    may_invoke: true,
-                }))
+                Ok(match token {
+                    "good" => Some(Grant {
+                        key_id: "key_1".into(),
+                        endpoints: vec!["e".into()],
+                        may_invoke: true,
+                        expires: None,
+                    }),
+                    "brief" => Some(Grant {
+                        key_id: "key_2".into(),
+                        endpoints: vec!["e".into()],
+                        may_invoke: true,
+                        expires: Some(std::time::SystemTime::now() + Duration::from_millis(100)),
+                    }),
+                    _ => None,
+                })
             })
         }
     }
@@ -249,5 +265,13 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(250)).await;
         c.grant("good").await.expect("ok");
         assert_eq!(calls(), 5, "entries expire");
+        // A key that expires within the cache's lifetime is looked up again after it.
+        let c = KeyCache::new(r.clone(), Duration::from_secs(60));
+        c.grant("brief").await.expect("ok");
+        c.grant("brief").await.expect("ok");
+        assert_eq!(calls(), 6);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        c.grant("brief").await.expect("ok");
+        assert_eq!(calls(), 7, "the key's own expiry ends its cache entry");
     }
 }

@@ -17,6 +17,7 @@ impl KeyResolver for AppKeys {
                     key_id: p.key_id.unwrap_or_default(),
                     may_invoke: p.role.allows(Permission::GatewayInvoke),
                     endpoints: p.endpoints,
+                    expires: p.key_expires.map(std::time::SystemTime::from),
                 })),
                 Err(ServiceError::Unauthenticated) => Ok(None),
                 Err(e) => Err(e.to_string()),

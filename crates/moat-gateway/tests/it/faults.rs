@@ -25,6 +25,7 @@ impl KeyResolver for Keys {
                 key_id: "key_k".into(),
                 endpoints: vec!["raw".into(), "inspected".into()],
                 may_invoke: true,
+                expires: None,
             }))
         })
     }

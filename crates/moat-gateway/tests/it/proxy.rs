@@ -130,11 +130,13 @@ impl KeyResolver for Keys {
                         "scoring".into(),
                     ],
                     may_invoke: true,
+                    expires: None,
                 }),
                 "other-key" => Some(Grant {
                     key_id: "key_other".into(),
                     endpoints: vec!["elsewhere".into()],
                     may_invoke: true,
+                    expires: None,
                 }),
                 _ => None,
             })

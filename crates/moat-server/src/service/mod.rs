@@ -49,6 +49,7 @@ impl Ctx {
                 key_id: None,
                 endpoints: Vec::new(),
                 auth: AuthMethod::System,
+                key_expires: None,
             },
             request_id: secret::new_id("req"),
         }
@@ -466,6 +467,7 @@ impl App {
             key_id: Some(info.id),
             endpoints: info.endpoints,
             auth,
+            key_expires: info.expires_at,
         })
     }
 }

@@ -126,6 +126,46 @@ fn gateway_checks_keys_scopes_and_revocation() {
     assert_eq!(s, 200);
     assert!(took < Duration::from_secs(1), "release took {took:?}");
 
+    // An expired key, and a rotated-out one once its overlap ends, are refused although
+    // verified keys are cached for a minute: a cache entry ends with the key.
+    let brief = m.ok(&[
+        "key",
+        "create",
+        "brief",
+        "--role",
+        "service",
+        "--endpoint",
+        "scoring",
+        "--expires",
+        "2s",
+    ]);
+    let brief = brief.lines().last().unwrap().to_owned();
+    let (s, _) = post_json(&gw, "/scoring/predict", Some(&brief));
+    assert_eq!(s, 200);
+    let rotated = service_key(&m, "svc3", "scoring");
+    let (s, _) = post_json(&gw, "/scoring/predict", Some(&rotated));
+    assert_eq!(s, 200);
+    let new = m.json(&[
+        "key",
+        "rotate",
+        &key_id(&m, "svc3"),
+        "--overlap",
+        "2s",
+        "--json",
+    ]);
+    let new = new["key"].as_str().unwrap().to_owned();
+    for k in [&rotated, &new] {
+        let (s, _) = post_json(&gw, "/scoring/predict", Some(k));
+        assert_eq!(s, 200, "both keys work during the overlap");
+    }
+    std::thread::sleep(Duration::from_millis(2300));
+    let (s, body) = post_json(&gw, "/scoring/predict", Some(&brief));
+    assert_eq!(s, 401, "expired: {body}");
+    let (s, body) = post_json(&gw, "/scoring/predict", Some(&rotated));
+    assert_eq!(s, 401, "rotated out: {body}");
+    let (s, _) = post_json(&gw, "/scoring/predict", Some(&new));
+    assert_eq!(s, 200, "the new key goes on working");
+
     // Revoked from another process: refused within a second although verified keys are
     // cached for a minute (the gateway sees the store's key-change marker move).
     m.ok(&["key", "revoke", &key_id(&m, "svc")]);
