@@ -161,9 +161,19 @@ pub struct SseGuard {
     base: usize,
     /// Findings already recorded: absolute start and entity.
     seen: VecDeque<(usize, &'static str)>,
+    /// Characters of answer text assembled so far.
+    total: usize,
+    /// Events scanned clean but held until [`HOLD`] more characters have come after
+    /// them (in `block` and `redact` modes), with where their text ends.
+    held: VecDeque<(Bytes, usize)>,
     out: VecDeque<Bytes>,
     done: bool,
 }
+
+/// Characters of answer text an event is held back for, in `block` and `redact`
+/// modes, so that a finding split over several events is cut before its first part
+/// leaves: longer than a card number, an IBAN or a cloud key.
+pub const HOLD: usize = 64;
 
 impl SseGuard {
     pub fn new(
@@ -185,6 +195,8 @@ impl SseGuard {
             tail: String::new(),
             base: 0,
             seen: VecDeque::new(),
+            total: 0,
+            held: VecDeque::new(),
             out: VecDeque::new(),
             done: false,
         }
@@ -205,13 +217,33 @@ impl SseGuard {
             if !text.is_empty() && self.scan(&text) {
                 return;
             }
-            self.out.push_back(Bytes::from(event));
+            let at = self.total;
+            self.held.push_back((Bytes::from(event), at));
+            self.release(false);
+        }
+    }
+
+    /// Moves held events out once enough text followed them (all of them at the end).
+    fn release(&mut self, all: bool) {
+        let hold = if matches!(self.mode, Mode::Block | Mode::Redact) {
+            HOLD
+        } else {
+            0
+        };
+        while let Some((_, at)) = self.held.front() {
+            if !all && at + hold > self.total {
+                break;
+            }
+            if let Some((b, _)) = self.held.pop_front() {
+                self.out.push_back(b);
+            }
         }
     }
 
     /// Adds text to the assembled stream and scans it; true when the stream was cut.
     fn scan(&mut self, text: &str) -> bool {
         self.tail.push_str(text);
+        self.total += text.chars().count();
         let mut cut = None;
         for f in self.scanner.scan(&self.tail) {
             let start = self.base + f.start;
@@ -287,45 +319,105 @@ fn event_end(b: &[u8]) -> Option<usize> {
     None
 }
 
-/// The answer text an event carries.
+/// Keys of stream events that hold metadata, not answer text.
+const METADATA: [&str; 12] = [
+    "id",
+    "object",
+    "model",
+    "role",
+    "finish_reason",
+    "system_fingerprint",
+    "type",
+    "created",
+    "index",
+    "service_tier",
+    "item_id",
+    "logprobs",
+];
+
+/// The answer text an event carries: its `data:` lines joined (as the SSE standard
+/// joins them); of an OpenAI chunk the text fields (`delta.content`, `delta.refusal`,
+/// reasoning, tool and function call arguments, `text`, `message.content`; a Responses
+/// API `….delta`), else every string but metadata; of data that is not JSON, the data.
 fn event_text(event: &[u8]) -> String {
     let s = String::from_utf8_lossy(event);
+    let data: Vec<&str> = s
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| d.strip_prefix(' ').unwrap_or(d))
+        .collect();
+    if data.is_empty() {
+        return String::new();
+    }
+    let data = data.join("\n");
+    if data.trim() == "[DONE]" {
+        return String::new();
+    }
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&data) else {
+        return data;
+    };
     let mut out = String::new();
-    for line in s.lines() {
-        let Some(data) = line.strip_prefix("data:") else {
-            continue;
-        };
-        let data = data.trim_start();
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(data) else {
-            continue;
-        };
-        let Some(choices) = v.get("choices").and_then(|c| c.as_array()) else {
-            continue;
-        };
-        for c in choices {
-            for t in [
-                c.pointer("/delta/content"),
-                c.pointer("/delta/reasoning_content"),
-                c.get("text"),
-                c.pointer("/message/content"),
-            ]
+    let mut push = |t: Option<&serde_json::Value>| {
+        if let Some(t) = t.and_then(|t| t.as_str()) {
+            out.push_str(t);
+        }
+    };
+    for c in v
+        .get("choices")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+    {
+        for p in [
+            "/delta/content",
+            "/delta/reasoning_content",
+            "/delta/refusal",
+            "/delta/function_call/arguments",
+            "/text",
+            "/message/content",
+        ] {
+            push(c.pointer(p));
+        }
+        for call in c
+            .pointer("/delta/tool_calls")
+            .and_then(|t| t.as_array())
             .into_iter()
             .flatten()
-            {
-                if let Some(t) = t.as_str() {
-                    out.push_str(t);
-                }
+        {
+            push(call.pointer("/function/arguments"));
+        }
+    }
+    if v.get("type")
+        .and_then(|t| t.as_str())
+        .is_some_and(|t| t.ends_with(".delta"))
+    {
+        push(v.get("delta"));
+    }
+    if out.is_empty() {
+        other_strings(&v, &mut out);
+    }
+    out
+}
+
+/// Every string of `v` not under a metadata key, space separated.
+fn other_strings(v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::String(s) => {
+            if !out.is_empty() {
+                out.push(' ');
             }
-            if let Some(calls) = c.pointer("/delta/tool_calls").and_then(|t| t.as_array()) {
-                for call in calls {
-                    if let Some(a) = call.pointer("/function/arguments").and_then(|a| a.as_str()) {
-                        out.push_str(a);
-                    }
+            out.push_str(s);
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| other_strings(x, out)),
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                if !METADATA.contains(&k.as_str()) {
+                    other_strings(x, out);
                 }
             }
         }
+        _ => {}
     }
-    out
 }
 
 impl HttpBody for SseGuard {
@@ -346,14 +438,20 @@ impl HttpBody for SseGuard {
             match Pin::new(&mut self.inner).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {
-                    self.done = true;
+                    let mut cut = false;
                     if !self.pending.is_empty() {
                         let rest = std::mem::take(&mut self.pending);
                         let text = event_text(&rest);
-                        if text.is_empty() || !self.scan(&text) {
-                            self.out.push_back(Bytes::from(rest));
+                        cut = !text.is_empty() && self.scan(&text);
+                        if !cut {
+                            let at = self.total;
+                            self.held.push_back((Bytes::from(rest), at));
                         }
                     }
+                    if !cut {
+                        self.release(true);
+                    }
+                    self.done = true;
                 }
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
@@ -380,5 +478,21 @@ mod tests {
         assert_eq!(event_text(e), "Hello");
         assert_eq!(event_text(b"data: [DONE]\n\n"), "");
         assert_eq!(event_text(b": comment\n\n"), "");
+        // Other fields that carry answer text, and data split over lines.
+        let refusal = br#"data: {"choices":[{"delta":{"refusal":"no: 4111"}}]}
+
+"#;
+        assert_eq!(event_text(refusal), "no: 4111");
+        let responses = br#"data: {"type":"response.output_text.delta","item_id":"x","delta":"abc"}
+
+"#;
+        assert_eq!(event_text(responses), "abc");
+        let split = b"data: {\"choices\":[{\"delta\":\ndata: {\"content\":\"hi\"}}]}\n\n";
+        assert_eq!(event_text(split), "hi");
+        let other = br#"data: {"id":"chatcmpl-1","output":{"note":"call me"}}
+
+"#;
+        assert_eq!(event_text(other), "call me");
+        assert_eq!(event_text(b"data: plain words\n\n"), "plain words");
     }
 }

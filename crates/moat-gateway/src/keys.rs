@@ -100,6 +100,9 @@ pub struct KeyCache {
     resolver: Arc<dyn KeyResolver>,
     ttl: Duration,
     entries: Mutex<HashMap<[u8; 32], Entry>>,
+    /// Moves on with every invalidation: a lookup that began before one does not cache
+    /// its (possibly stale) answer.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 const MAX_ENTRIES: usize = 100_000;
@@ -110,6 +113,7 @@ impl KeyCache {
             resolver,
             ttl,
             entries: Mutex::new(HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -119,9 +123,13 @@ impl KeyCache {
         if let Some(g) = self.cached(&h) {
             return Ok(Some(g));
         }
+        let began = self.generation.load(std::sync::atomic::Ordering::Acquire);
         let grant = self.resolver.resolve(token).await?.map(Arc::new);
         if let Some(g) = &grant {
             let mut map = self.lock();
+            if self.generation.load(std::sync::atomic::Ordering::Acquire) != began {
+                return Ok(grant);
+            }
             if map.len() >= MAX_ENTRIES {
                 let ttl = self.ttl;
                 map.retain(|_, e| e.at.elapsed() < ttl);
@@ -152,7 +160,10 @@ impl KeyCache {
 
     /// Forgets every verified key (a key was revoked, rotated or changed).
     pub fn invalidate(&self) {
-        self.lock().clear();
+        let mut map = self.lock();
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        map.clear();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {

@@ -334,7 +334,14 @@ impl Gateway {
             .as_ref()
             .map(|s| s.model.as_str())
             .or(ep.model.as_deref());
-        if model.is_some_and(|m| self.kill.is_quarantined(m)) {
+        // Without a version map the configured upstream is used whatever the inventory
+        // serves, so the configured version's quarantine holds too.
+        let configured_off = ep.versions.is_empty()
+            && ep
+                .model
+                .as_deref()
+                .is_some_and(|m| self.kill.is_quarantined(m));
+        if configured_off || model.is_some_and(|m| self.kill.is_quarantined(m)) {
             return Err(GatewayError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 crate::error::Fault::Gateway,
@@ -444,7 +451,31 @@ impl Gateway {
         parts.headers.remove(header::HOST);
         parts.version = http::Version::HTTP_11;
         let limit = usize::try_from(ep.max_body_bytes).unwrap_or(usize::MAX);
-        let body: Body = if route.request.is_empty() && !ep.log_bodies {
+        let reads_body = !route.request.is_empty() || ep.log_bodies;
+        if reads_body
+            && parts
+                .headers
+                .get(header::CONTENT_ENCODING)
+                .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
+        {
+            // Detectors read plain bodies: a compressed one would pass unread.
+            return Err(GatewayError::client(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "encoded_body",
+                format!(
+                    "endpoint `{}` inspects request bodies: send them without Content-Encoding",
+                    ep.name
+                ),
+            ));
+        }
+        if !route.response.is_empty() {
+            // Response detectors read plain answers.
+            parts.headers.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_static("identity"),
+            );
+        }
+        let body: Body = if !reads_body {
             // Nothing reads the body: it streams through.
             Limited::new(body, limit).map_err(BoxError::from).boxed()
         } else {
@@ -648,6 +679,8 @@ impl Gateway {
             let Some(mode) = route.stream_pii else {
                 return Ok(Response::from_parts(parts, body));
             };
+            // The guard may end the stream early, with an event of its own.
+            parts.headers.remove(header::CONTENT_LENGTH);
             let guard = SseGuard::new(
                 body,
                 self.recorder.clone(),

@@ -85,6 +85,8 @@ type Item = (Option<Record>, Option<oneshot::Sender<bool>>);
 
 const BATCH: usize = 256;
 const TRIES: u32 = 3;
+/// One write may take this long before it counts as failed.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The sending side, held by the gateway.
 #[derive(Clone)]
@@ -118,15 +120,22 @@ impl RecordQueue {
                     if ok {
                         break;
                     }
-                    match sink.write(records.clone()).await {
-                        Ok(()) => {
-                            ok = true;
-                            break;
-                        }
-                        Err(e) => {
+                    // A store that hangs counts as failing: `block` must answer.
+                    match tokio::time::timeout(WRITE_TIMEOUT, sink.write(records.clone())).await {
+                        Ok(Ok(())) => ok = true,
+                        Ok(Err(e)) => {
                             tracing::error!(error = %e, records = n, attempt, "request records could not be stored");
-                            tokio::time::sleep(Duration::from_millis(100 << (2 * attempt))).await;
                         }
+                        Err(_) => {
+                            tracing::error!(
+                                records = n,
+                                attempt,
+                                "the store did not take request records within {WRITE_TIMEOUT:?}"
+                            );
+                        }
+                    }
+                    if !ok && attempt + 1 < TRIES {
+                        tokio::time::sleep(Duration::from_millis(100 << (2 * attempt))).await;
                     }
                 }
                 match (n, ok) {

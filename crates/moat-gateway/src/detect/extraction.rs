@@ -47,6 +47,8 @@ pub(crate) const KEPT: usize = 256;
 /// Features used per query at most.
 pub(crate) const MAX_DIMS: usize = 32;
 const SHARDS: usize = 16;
+/// Rows of one request the distance signals judge at most.
+const PER_REQUEST: usize = 256;
 
 /// `extraction = { … }` on an endpoint; every field has a default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -426,8 +428,13 @@ impl Detector for Extraction {
     fn inspect(&self, cx: &DetectorCx<'_>, findings: &mut Vec<Finding>) {
         let Some(rows) = cx.rows else { return };
         let now = Instant::now();
+        // A batch is judged on at most `PER_REQUEST` of its rows, spread over it (the
+        // distance work is per row and kept query); the volume counts every row.
+        let n = rows.rows.len();
+        let step = n.div_ceil(PER_REQUEST).max(1);
         let vectors: Vec<(Vec<f32>, Vec<f32>)> =
-            (0..rows.rows.len()).map(|i| self.vector(rows, i)).collect();
+            (0..n).step_by(step).map(|i| self.vector(rows, i)).collect();
+        let unjudged = n - vectors.len();
         let mut shard = self.shards[shard_of(cx.key_id)]
             .lock()
             .unwrap_or_else(|p| p.into_inner());
@@ -444,6 +451,10 @@ impl Detector for Extraction {
         let st = shard.entry(cx.key_id.to_owned()).or_default();
         st.last_seen = Some(now);
         let mut fired = Vec::new();
+        if unjudged > 0 {
+            // Rows past the sample still count toward the volume.
+            st.hour.1 += unjudged as u64;
+        }
         for x in vectors {
             for f in self.observe(st, x, now) {
                 if !fired.contains(&f) {
@@ -498,7 +509,7 @@ impl Extraction {
                     .iter()
                     .map(|v| (String::new(), Cell::Number(*v)))
                     .collect()],
-                named: false,
+                ..super::Rows::default()
             };
             let cx = DetectorCx {
                 endpoint: "e",

@@ -220,11 +220,10 @@ pub fn build(id: DetectorId, ep: &Endpoint, shared: &Shared) -> Result<Arc<dyn D
     })
 }
 
-/// Strings read from one JSON body at most.
-const MAX_TEXTS: usize = 10_000;
-
 /// The texts a detector reads from a body: JSON strings (keys skipped; members in key
-/// order, items in order), else the body as UTF-8 (lossy). At most `MAX_TEXTS` strings.
+/// order, items in order), else the body as UTF-8 (lossy). Every string is read: the
+/// body itself is bounded (`max_body_bytes`, `max_response_bytes`), so padding cannot
+/// push a finding out of sight.
 pub fn body_texts(body: &[u8]) -> Vec<String> {
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(v) => json_texts(&v),
@@ -237,9 +236,6 @@ pub fn json_texts(v: &serde_json::Value) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
-        if out.len() >= MAX_TEXTS {
-            break;
-        }
         match v {
             serde_json::Value::String(s) => out.push(s.clone()),
             serde_json::Value::Array(a) => stack.extend(a.iter().rev()),
@@ -254,23 +250,18 @@ pub fn json_texts(v: &serde_json::Value) -> Vec<String> {
 /// the guard's tags (`<EMAIL_ADDRESS_1>`); returns how many were replaced.
 pub fn redact_json(redactor: &moat_guard::Redactor<'_>, v: &mut serde_json::Value) -> usize {
     let mut n = 0;
-    let mut seen = 0usize;
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
         match v {
             serde_json::Value::String(s) => {
-                seen += 1;
-                if seen > MAX_TEXTS {
-                    break;
-                }
                 let (r, k) = redactor.redact(s);
                 if k > 0 {
                     *s = r;
                     n += k;
                 }
             }
-            serde_json::Value::Array(a) => stack.extend(a.iter_mut()),
-            serde_json::Value::Object(o) => stack.extend(o.values_mut()),
+            serde_json::Value::Array(a) => stack.extend(a.iter_mut().rev()),
+            serde_json::Value::Object(o) => stack.extend(o.values_mut().rev()),
             _ => {}
         }
     }

@@ -31,6 +31,11 @@ pub struct Rows {
     /// Per row: `(name, value)` when named, else positional values with empty names.
     pub rows: Vec<Vec<(String, Cell)>>,
     pub named: bool,
+    /// The body holds rows under more than one of the known keys: a model server may
+    /// read others than the ones inspected.
+    pub ambiguous: bool,
+    /// Rows or values past the bounds, not read.
+    pub truncated: bool,
 }
 
 fn cell(v: &Json) -> Cell {
@@ -78,13 +83,20 @@ impl Rows {
                 columns: Some(columns),
                 rows,
                 named: true,
+                ambiguous: body
+                    .as_object()
+                    .is_some_and(|o| KEYS.iter().any(|k| o.contains_key(*k))),
+                truncated: data.len() > MAX_ROWS,
             });
         }
+        let mut ambiguous = false;
         let list = match body {
             Json::Array(a) => a,
-            Json::Object(o) => ["rows", "instances", "inputs", "data", "dataframe_records"]
-                .iter()
-                .find_map(|k| o.get(*k).and_then(Json::as_array))?,
+            Json::Object(o) => {
+                ambiguous = KEYS.iter().filter(|k| o.contains_key(**k)).count() > 1;
+                KEYS.iter()
+                    .find_map(|k| o.get(*k).and_then(Json::as_array))?
+            }
             _ => return None,
         };
         // A single row sent bare (`"inputs": [1, 2, 3]`).
@@ -94,8 +106,18 @@ impl Rows {
         } else {
             list.iter().take(MAX_ROWS).collect()
         };
-        let mut out = Rows::default();
+        let mut out = Rows {
+            ambiguous,
+            truncated: list.len() > MAX_ROWS,
+            ..Rows::default()
+        };
         for item in items {
+            let wide = match item {
+                Json::Array(v) => v.len() > MAX_VALUES,
+                Json::Object(o) => o.len() > MAX_VALUES,
+                _ => false,
+            };
+            out.truncated |= wide;
             match item {
                 Json::Array(vals) => out.rows.push(
                     vals.iter()
@@ -146,13 +168,14 @@ impl Rows {
     }
 }
 
+/// The keys rows are read under, in order.
+const KEYS: [&str; 5] = ["rows", "instances", "inputs", "data", "dataframe_records"];
+
 /// The whole list of a body that sends one bare row.
 fn body_row(body: &Json) -> Option<&Json> {
     match body {
         Json::Array(_) => Some(body),
-        Json::Object(o) => ["rows", "instances", "inputs", "data", "dataframe_records"]
-            .iter()
-            .find_map(|k| o.get(*k)),
+        Json::Object(o) => KEYS.iter().find_map(|k| o.get(*k)),
         _ => None,
     }
 }
@@ -190,6 +213,10 @@ mod tests {
         assert_eq!(v, [Some(&Cell::Number(1.0)), None]);
         assert_eq!(unknown, ["zz"]);
         assert!(Rows::from_json(&json!({"messages": []})).is_none());
+        let decoy = Rows::from_json(&json!({"rows": [[1, 2]], "instances": [[9, 9]]})).unwrap();
+        assert!(decoy.ambiguous && !decoy.truncated);
+        let long: Vec<Json> = (0..MAX_ROWS + 1).map(|_| json!([1])).collect();
+        assert!(Rows::from_json(&json!({ "rows": long })).unwrap().truncated);
     }
 
     proptest::proptest! {

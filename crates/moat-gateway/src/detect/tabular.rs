@@ -123,6 +123,22 @@ impl Detector for TabularAnomaly {
             worst = worst.max(sev);
             found.push(s);
         };
+        if rows.ambiguous {
+            note(
+                Severity::Medium,
+                "the body holds rows under more than one key (`rows`, `instances`, …): the model server may read others than the ones inspected".into(),
+            );
+        }
+        if rows.truncated {
+            note(
+                Severity::Medium,
+                format!(
+                    "the body holds more than {} rows or {} values a row: the rest was not inspected",
+                    super::rows::MAX_ROWS,
+                    super::rows::MAX_VALUES
+                ),
+            );
+        }
         for i in 0..rows.rows.len() {
             if !rows.named && rows.rows[i].len() != names.len() {
                 note(
@@ -170,9 +186,11 @@ impl Detector for TabularAnomaly {
                             ),
                             (Some(x), Some((lo, hi))) if x < lo || x > hi => note(
                                 Severity::Medium,
+                                // The value itself may be personal data: only where it lies.
                                 format!(
-                                    "row {i}: `{}` = {x} outside the profiled range [{lo:.4}, {hi:.4}]",
-                                    c.name
+                                    "row {i}: `{}` {} the profiled range [{lo:.4}, {hi:.4}]",
+                                    c.name,
+                                    if x < lo { "below" } else { "above" }
                                 ),
                             ),
                             _ => {}
@@ -432,7 +450,7 @@ pub(crate) mod tests {
         d.inspect(&cx(&odd, &[]), &mut f);
         let all = format!("{f:?}");
         for want in [
-            "`income` = 5000 outside the profiled range",
+            "`income` above the profiled range",
             "unknown column `ssn`",
             "category the profile never saw (8 chars)",
             "`income` is text in a numerical column",

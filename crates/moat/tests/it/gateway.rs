@@ -311,7 +311,7 @@ fn the_demo_gateway_answers_with_the_printed_key() {
         a["evidence"]
             .as_str()
             .unwrap()
-            .contains("`income_k` = 5000 outside the profiled range"),
+            .contains("`income_k` above the profiled range"),
         "{a}"
     );
     let e = &find(&events, "prompt-injection").expect("an injection event");
