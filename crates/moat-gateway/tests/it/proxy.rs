@@ -620,7 +620,10 @@ async fn a_streamed_answer_is_cut_when_it_leaks() {
         .contains("CREDIT_CARD"));
     assert!(!cut.contains("4111 1111 1111 1111"), "{cut}");
     // A clean stream in block mode arrives whole (what was held goes out at its end).
-    assert_eq!(read("/chat-pii/sse").await, "data: 0\n\ndata: 1\n\ndata: 2\n\n");
+    assert_eq!(
+        read("/chat-pii/sse").await,
+        "data: 0\n\ndata: 1\n\ndata: 2\n\n"
+    );
     assert!(handle
         .metrics
         .encode()
