@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The gateway's overhead, side by side in one run: a trivial upstream (nginx returning a
 # fixed JSON answer) called directly, through nginx as a plain reverse proxy, and through
-# `moat serve --gateway-addr` with keys + rate limits, then with every request detector on.
+# `moat serve --gateway-addr` with keys + rate limits, then with every detector on, each with
+# the request log on (policy drop, the default) and off.
 # Load from `oha`; CPU time per request of the proxy process(es) from /proc.
 #
 #   apt-get install nginx-light        # or nginx
@@ -13,7 +14,7 @@ MOAT=${1:-target/release/moat}
 SECS=${2:-10}
 CONC=${CONC:-32}
 W=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; for i in up px; do nginx -p "$W/$i" -c "$W/$i/nginx.conf" -s stop 2>/dev/null; done; rm -rf "$W"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; for i in up px; do nginx -p "$W/$i" -c "$W/$i/nginx.conf" -s stop 2>/dev/null; done; rm -rf "$W"' EXIT
 command -v oha >/dev/null || { echo "oha is missing: cargo install oha" >&2; exit 1; }
 command -v nginx >/dev/null || { echo "nginx is missing: apt-get install nginx-light" >&2; exit 1; }
 
@@ -67,7 +68,11 @@ cd "$W"
 "$MOAT" endpoint add bench --model bench --target 1 --upstream "http://$UP" --owner perf >/dev/null
 "$MOAT" endpoint add bench-all --model bench --target 1 --upstream "http://$UP" --owner perf >/dev/null
 KEY=$("$MOAT" key create bench-client --role service --endpoint bench --endpoint bench-all | tail -n1)
-cat > moat.toml <<TOML
+start_moat() { # request-log policy: drop (the default) or off
+  cat > moat.toml <<TOML
+[gateway]
+log = { policy = "$1" }
+
 [[gateway.endpoints]]
 name = "bench"
 kind = "openai"
@@ -83,9 +88,11 @@ rate_limit = { rate = 1000000, burst = 1000000 }
 endpoint_rate_limit = { rate = 1000000, burst = 1000000 }
 detectors = { pii = "log", prompt-injection = "log" }
 TOML
-RUST_LOG=warn "$MOAT" serve --addr "$API" --gateway-addr "$GW" >/dev/null 2>&1 &
-MOAT_PID=$!
-for _ in $(seq 1 50); do curl -sf "http://$API/healthz" >/dev/null && break; sleep 0.2; done
+  RUST_LOG=warn "$MOAT" serve --addr "$API" --gateway-addr "$GW" >/dev/null 2>&1 &
+  MOAT_PID=$!
+  for _ in $(seq 1 50); do curl -sf "http://$API/healthz" >/dev/null && break; sleep 0.2; done
+}
+stop_moat() { kill "$MOAT_PID"; wait "$MOAT_PID" 2>/dev/null || true; }
 
 ticks() { # CPU clock ticks (user + system) of the given pids
   local t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t
@@ -120,8 +127,14 @@ NGX_WORKERS="$NGX_MASTER $(pgrep -P "$NGX_MASTER" | tr '\n' ' ')"
 for body in small.json chat.json; do
   run "direct to upstream" "http://$UP/predict" "$W/$body"
   run "nginx reverse proxy" "http://$NGX/predict" "$W/$body" $NGX_WORKERS
-  run "moat: keys + rate limits" "http://$GW/bench/predict" "$W/$body" $MOAT_PID
-  run "moat: + pii and prompt-injection" "http://$GW/bench-all/predict" "$W/$body" $MOAT_PID
+done
+for policy in drop off; do
+  start_moat "$policy"
+  for body in small.json chat.json; do
+    run "moat (request log $policy): keys + rate limits" "http://$GW/bench/predict" "$W/$body" $MOAT_PID
+    run "moat (request log $policy): + pii and prompt-injection" "http://$GW/bench-all/predict" "$W/$body" $MOAT_PID
+  done
+  stop_moat
 done
 echo
 echo "nginx: one worker process; moat: its runtime on all cores. The load generator and the"

@@ -1,8 +1,10 @@
 -- The gateway's request log: one record a request, redacted (the path's personal data
 -- replaced, the key's id and never its secret), with latency and the detectors'
--- verdicts. Kept for the retention period ([gateway] log_retention_days), then pruned.
+-- verdicts. Kept for the retention period ([gateway] log.retention_days), then pruned.
 CREATE TABLE traffic (
-    id TEXT PRIMARY KEY,
+    -- Appends in order (a random text key would scatter every insert over the index).
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL,
     at TEXT NOT NULL,
     endpoint TEXT NOT NULL,
     key_id TEXT NOT NULL,
