@@ -88,7 +88,7 @@ rate_limit = { rate = 1000000, burst = 1000000 }
 endpoint_rate_limit = { rate = 1000000, burst = 1000000 }
 detectors = { pii = "log", prompt-injection = "log" }
 TOML
-  RUST_LOG=warn "$MOAT" serve --addr "$API" --gateway-addr "$GW" >/dev/null 2>&1 &
+  RUST_LOG=warn MOAT_WORKER_THREADS=${MOAT_WORKER_THREADS:-} "$MOAT" serve --addr "$API" --gateway-addr "$GW" >/dev/null 2>&1 &
   MOAT_PID=$!
   for _ in $(seq 1 50); do curl -sf "http://$API/healthz" >/dev/null && break; sleep 0.2; done
 }

@@ -36,10 +36,17 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    // Worker threads: one a core unless MOAT_WORKER_THREADS says otherwise (a gateway
+    // sharing its machine with the model server may do better with fewer).
+    if let Some(n) = std::env::var("MOAT_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
     {
+        rt.worker_threads(n);
+    }
+    let rt = match rt.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the runtime")),
     };
