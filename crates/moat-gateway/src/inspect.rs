@@ -339,7 +339,7 @@ const METADATA: [&str; 12] = [
 /// joins them); of an OpenAI chunk the text fields (`delta.content`, `delta.refusal`,
 /// reasoning, tool and function call arguments, `text`, `message.content`; a Responses
 /// API `….delta`), else every string but metadata; of data that is not JSON, the data.
-fn event_text(event: &[u8]) -> String {
+pub fn event_text(event: &[u8]) -> String {
     let s = String::from_utf8_lossy(event);
     let data: Vec<&str> = s
         .lines()
