@@ -18,7 +18,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::breaker::Breaker;
 use crate::config::{Endpoint, GatewayConfig, Kind};
-use crate::detect::{json_texts, Detector, DetectorCx, Mode, Phase, Rows};
+use crate::detect::{parse_body, Detector, DetectorCx, Mode, Phase, Rows};
 use crate::error::{Body, BoxError, GatewayError};
 use crate::inspect::{Read, Recorder, SseGuard};
 use crate::keys::{presented_key, KeyCache, KeyProblem, KeyResolver};
@@ -245,10 +245,14 @@ impl Gateway {
 
     /// `text` with personal data and secrets replaced by the guard's tags.
     fn redact_text(&self, text: &str) -> String {
-        match moat_guard::Redactor::new(&self.detectors.scanner, moat_guard::Mode::Tag, None) {
-            Ok(r) => r.redact(text).0,
-            Err(_) => String::new(),
-        }
+        self.redactor()
+            .map(|r| r.redact(text).0)
+            .unwrap_or_default()
+    }
+
+    /// The guard's redactor in tag mode (which needs no key, so it is always there).
+    fn redactor(&self) -> Option<moat_guard::Redactor<'_>> {
+        moat_guard::Redactor::new(&self.detectors.scanner, moat_guard::Mode::Tag, None).ok()
     }
 
     async fn route(
@@ -602,11 +606,7 @@ impl Gateway {
         let ep = &route.ep;
         let key_id = trace.key_id.clone();
         let key_id = key_id.as_str();
-        let mut json = serde_json::from_slice::<serde_json::Value>(body).ok();
-        let texts = match &json {
-            Some(v) => json_texts(v),
-            None => vec![String::from_utf8_lossy(body).into_owned()],
-        };
+        let (mut json, texts) = parse_body(body);
         let rows = match (&json, ep.kind) {
             (Some(v), Kind::Tabular) => Rows::from_json(v),
             _ => None,
@@ -645,16 +645,13 @@ impl Gateway {
 
     /// The body with personal data and secrets replaced by the guard's tags.
     fn redacted(&self, json: Option<&mut serde_json::Value>, body: &[u8]) -> Bytes {
-        let Ok(r) = moat_guard::Redactor::new(&self.detectors.scanner, moat_guard::Mode::Tag, None)
-        else {
-            return Bytes::new();
-        };
-        match json {
-            Some(v) => {
+        match (json, self.redactor()) {
+            (Some(v), Some(r)) => {
                 crate::detect::redact_json(&r, v);
                 Bytes::from(serde_json::to_vec(v).unwrap_or_default())
             }
-            None => Bytes::from(r.redact(&String::from_utf8_lossy(body)).0),
+            (None, _) => Bytes::from(self.redact_text(&String::from_utf8_lossy(body))),
+            (Some(_), None) => Bytes::new(),
         }
     }
 
@@ -716,11 +713,7 @@ impl Gateway {
                 ));
             }
         };
-        let mut json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
-        let texts = match &json {
-            Some(v) => json_texts(v),
-            None => vec![String::from_utf8_lossy(&bytes).into_owned()],
-        };
+        let (mut json, texts) = parse_body(&bytes);
         let cx = DetectorCx {
             endpoint: &ep.name,
             key_id,

@@ -225,9 +225,17 @@ pub fn build(id: DetectorId, ep: &Endpoint, shared: &Shared) -> Result<Arc<dyn D
 /// body itself is bounded (`max_body_bytes`, `max_response_bytes`), so padding cannot
 /// push a finding out of sight.
 pub fn body_texts(body: &[u8]) -> Vec<String> {
+    parse_body(body).1
+}
+
+/// A body as JSON (when it is) and the texts [`body_texts`] reads from it.
+pub fn parse_body(body: &[u8]) -> (Option<serde_json::Value>, Vec<String>) {
     match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(v) => json_texts(&v),
-        Err(_) => vec![String::from_utf8_lossy(body).into_owned()],
+        Ok(v) => {
+            let texts = json_texts(&v);
+            (Some(v), texts)
+        }
+        Err(_) => (None, vec![String::from_utf8_lossy(body).into_owned()]),
     }
 }
 
