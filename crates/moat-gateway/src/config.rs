@@ -56,6 +56,10 @@ pub struct GatewaySettings {
     pub circuit_failures: Option<u32>,
     /// Seconds an open circuit stays open before one trial request (default 10).
     pub circuit_open_s: Option<f64>,
+    /// Threads serving the gateway, each with its own listener on `addr` (the kernel
+    /// spreads connections over them), event loop and upstream connection pool
+    /// (default: one a core).
+    pub workers: Option<usize>,
     /// The request log: `{ policy = "drop" | "block" | "off", queue = 10000,
     /// retention_days = 90 }`.
     pub log: crate::traffic::LogSettings,
@@ -158,6 +162,8 @@ pub struct GatewayConfig {
     pub client_timeout: Duration,
     pub circuit_failures: u32,
     pub circuit_open: Duration,
+    /// Serving threads; `None` for one a core.
+    pub workers: Option<usize>,
     pub log: crate::traffic::LogSettings,
     pub endpoints: Vec<Endpoint>,
 }
@@ -297,6 +303,9 @@ impl GatewaySettings {
         if !(client_s.is_finite() && client_s > 0.0 && client_s <= 3600.0) {
             problems.push("gateway: client_timeout_s must be between 0 and 3600 seconds".into());
         }
+        if self.workers.is_some_and(|n| n == 0 || n > 1024) {
+            problems.push("gateway: workers must be between 1 and 1024".into());
+        }
         if self.log.retention_days == 0 {
             problems.push("gateway: log.retention_days must be at least 1".into());
         }
@@ -310,6 +319,7 @@ impl GatewaySettings {
                 client_timeout: Duration::from_secs_f64(client_s.clamp(0.01, 3600.0)),
                 circuit_failures: self.circuit_failures.unwrap_or(5).max(1),
                 circuit_open: Duration::from_secs_f64(open_s),
+                workers: self.workers,
                 log: self.log,
                 endpoints,
             })

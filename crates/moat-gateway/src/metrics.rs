@@ -36,6 +36,12 @@ struct Scoped {
     scope: String,
 }
 
+/// An endpoint's request counter for `200` and its latency histogram.
+pub(crate) struct EndpointSeries {
+    ok: Counter,
+    latency: Histogram,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
@@ -190,6 +196,46 @@ impl Metrics {
     /// For `/metrics`.
     pub fn registry(&self) -> Arc<Registry> {
         self.registry.clone()
+    }
+
+    /// The series an endpoint's answers go to most often, looked up once.
+    pub(crate) fn endpoint(&self, endpoint: &str) -> EndpointSeries {
+        EndpointSeries {
+            ok: self
+                .requests
+                .get_or_create(&Status {
+                    endpoint: endpoint.to_owned(),
+                    status: 200,
+                })
+                .clone(),
+            latency: self
+                .latency
+                .get_or_create(&Ep {
+                    endpoint: endpoint.to_owned(),
+                })
+                .clone(),
+        }
+    }
+
+    /// One answer of a configured endpoint.
+    pub(crate) fn answered_on(
+        &self,
+        series: &EndpointSeries,
+        endpoint: &str,
+        status: u16,
+        took: Duration,
+    ) {
+        if status == 200 {
+            series.ok.inc();
+        } else {
+            self.requests
+                .get_or_create(&Status {
+                    endpoint: endpoint.to_owned(),
+                    status,
+                })
+                .inc();
+        }
+        series.latency.observe(took.as_secs_f64());
     }
 
     pub(crate) fn answered(&self, endpoint: &str, status: u16, took: Duration) {

@@ -37,11 +37,27 @@ pub struct Gateway {
     keys: KeyCache,
     limiter: Limiter,
     shared: Option<crate::shared_limit::SharedLimiter>,
-    client: Client<HttpConnector, Body>,
+    /// The pool of [`Gateway::handle`]; serving threads bring their own.
+    client: Upstream,
     clock: Instant,
     client_timeout: std::time::Duration,
     /// The kill switch's key epoch this gateway's cache reflects.
     keys_seen: std::sync::atomic::AtomicU64,
+}
+
+/// A pool of upstream connections. Each serving thread keeps its own, so a request and
+/// the connection it travels on are driven by the same event loop.
+pub type Upstream = Client<HttpConnector, Body>;
+
+/// A new, empty upstream pool.
+pub fn upstream_pool() -> Upstream {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.set_keepalive(Some(std::time::Duration::from_secs(60)));
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(std::time::Duration::from_secs(90))
+        .pool_max_idle_per_host(256)
+        .build(http)
 }
 
 /// What one request leaves for its log record.
@@ -65,32 +81,27 @@ struct Route {
     response: Vec<(Arc<dyn Detector>, Mode)>,
     /// The mode of `pii` on responses, for streamed answers.
     stream_pii: Option<Mode>,
+    series: crate::metrics::EndpointSeries,
 }
 
 /// Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus the
 /// credentials the gateway consumes.
-const HOP: [&str; 10] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "x-api-key",
+const HOP: [HeaderName; 10] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    HeaderName::from_static("x-api-key"),
 ];
 
 impl Gateway {
     pub fn new(config: &GatewayConfig, resolver: Arc<dyn KeyResolver>) -> Self {
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        http.set_keepalive(Some(std::time::Duration::from_secs(60)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(std::time::Duration::from_secs(90))
-            .pool_max_idle_per_host(256)
-            .build(http);
+        let client = upstream_pool();
         let shared = crate::detect::Shared::default();
         let metrics = Metrics::new();
         Gateway {
@@ -104,6 +115,7 @@ impl Gateway {
                         request: Vec::new(),
                         response: Vec::new(),
                         stream_pii: None,
+                        series: metrics.endpoint(&e.name),
                     };
                     for (id, mode) in &e.detectors {
                         let d = match crate::detect::build(*id, e, &shared) {
@@ -188,16 +200,17 @@ impl Gateway {
         self.clock.elapsed().as_nanos() as u64 + 1_000_000_000
     }
 
+    /// Answers one request through the gateway's own upstream pool.
+    pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        self.handle_via(req, &self.client).await
+    }
+
     /// Answers one request, always with a response: failures become JSON errors. Its
     /// record goes to the request log (under the `block` policy, before the answer).
-    pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+    pub async fn handle_via(&self, req: Request<Incoming>, client: &Upstream) -> Response<Body> {
         let start = Instant::now();
-        let (name, _) = split_route(req.uri().path());
-        let label = if self.routes.contains_key(name) {
-            name.to_owned()
-        } else {
-            "unknown".to_owned()
-        };
+        let known = self.routes.get(split_route(req.uri().path()).0);
+        let label = known.map_or("unknown", |r| r.ep.name.as_str());
         let logged = self.log.as_ref().map(|_| {
             (
                 req.method().to_string(),
@@ -206,7 +219,7 @@ impl Gateway {
         });
         let mut trace = Trace::default();
         let mut code = None;
-        let resp = match self.route(req, &mut trace).await {
+        let resp = match self.route(req, client, &mut trace).await {
             Ok(r) => r,
             Err(e) => {
                 code = Some(e.code);
@@ -214,13 +227,18 @@ impl Gateway {
             }
         };
         let took = start.elapsed();
-        self.metrics.answered(&label, resp.status().as_u16(), took);
+        match known {
+            Some(r) => self
+                .metrics
+                .answered_on(&r.series, label, resp.status().as_u16(), took),
+            None => self.metrics.answered(label, resp.status().as_u16(), took),
+        }
         let (Some(q), Some((method, path))) = (&self.log, logged) else {
             return resp;
         };
         let record = crate::traffic::Record {
             at: std::time::SystemTime::now(),
-            endpoint: label,
+            endpoint: label.to_owned(),
             key_id: trace.key_id,
             method,
             path: self.redact_text(path.as_deref().unwrap_or("/")),
@@ -258,6 +276,7 @@ impl Gateway {
     async fn route(
         &self,
         req: Request<Incoming>,
+        client: &Upstream,
         trace: &mut Trace,
     ) -> Result<Response<Body>, GatewayError> {
         let path = req.uri().path().to_owned();
@@ -394,7 +413,9 @@ impl Gateway {
             }
             shown = Some(d);
         }
-        let mut resp = self.forward(route, upstream, rest, req, trace).await?;
+        let mut resp = self
+            .forward(route, client, upstream, rest, req, trace)
+            .await?;
         if let Some(d) = shown {
             rate_headers(resp.headers_mut(), &d);
         }
@@ -404,6 +425,7 @@ impl Gateway {
     async fn forward(
         &self,
         route: &Route,
+        client: &Upstream,
         (origin, base_path): (&str, &str),
         rest: &str,
         req: Request<Incoming>,
@@ -533,15 +555,15 @@ impl Gateway {
             return Err(e);
         }
         let again = retryable.then(|| parts.clone());
-        let mut result = self.send(ep, Request::from_parts(parts, body)).await;
+        let mut result = send(client, ep, Request::from_parts(parts, body)).await;
         if let (Some(parts), Err(Failure::Connect(_))) = (again, &result) {
             // The request never reached the upstream (a pooled connection closed under us).
-            result = self
-                .send(
-                    ep,
-                    Request::from_parts(parts, crate::error::full(Bytes::new())),
-                )
-                .await;
+            result = send(
+                client,
+                ep,
+                Request::from_parts(parts, crate::error::full(Bytes::new())),
+            )
+            .await;
         }
         match &result {
             Ok(r) if matches!(r.status().as_u16(), 502..=504) => {
@@ -743,18 +765,22 @@ impl Gateway {
         };
         Ok(Response::from_parts(parts, crate::error::full(out)))
     }
+}
 
-    async fn send(&self, ep: &Endpoint, req: Request<Body>) -> Result<Response<Incoming>, Failure> {
-        match tokio::time::timeout(ep.upstream_timeout, self.client.request(req)).await {
-            Err(_) => Err(Failure::Timeout),
-            Ok(Ok(r)) => Ok(r),
-            Ok(Err(e)) => {
-                let text = error_chain(&e);
-                if e.is_connect() {
-                    Err(Failure::Connect(text))
-                } else {
-                    Err(Failure::Other(text))
-                }
+async fn send(
+    client: &Upstream,
+    ep: &Endpoint,
+    req: Request<Body>,
+) -> Result<Response<Incoming>, Failure> {
+    match tokio::time::timeout(ep.upstream_timeout, client.request(req)).await {
+        Err(_) => Err(Failure::Timeout),
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => {
+            let text = error_chain(&e);
+            if e.is_connect() {
+                Err(Failure::Connect(text))
+            } else {
+                Err(Failure::Other(text))
             }
         }
     }
@@ -792,6 +818,12 @@ fn truncate(s: &str, n: usize) -> String {
 
 fn strip_hop_headers(h: &mut HeaderMap) {
     // Headers named in `Connection` are hop-by-hop too.
+    if !h.contains_key(header::CONNECTION) {
+        for n in &HOP {
+            h.remove(n);
+        }
+        return;
+    }
     let named: Vec<HeaderName> = h
         .get_all(header::CONNECTION)
         .iter()
@@ -802,7 +834,7 @@ fn strip_hop_headers(h: &mut HeaderMap) {
     for n in named {
         h.remove(n);
     }
-    for n in HOP {
+    for n in &HOP {
         h.remove(n);
     }
 }

@@ -1,5 +1,5 @@
 //! Request records: one a request (redacted path, key id, status, latency, verdicts),
-//! through a bounded queue to a [`RecordSink`] (the store) in batches of up to 256.
+//! through a bounded queue to a [`RecordSink`] (the store) in batches of up to 512.
 //!
 //! What happens when the store falls behind is the operator's explicit choice:
 //!
@@ -42,7 +42,8 @@ pub struct Record {
 
 /// Where records are kept.
 pub trait RecordSink: Send + Sync + 'static {
-    fn write(&self, batch: Vec<Record>) -> SinkFuture<'_>;
+    /// Stores a batch in one transaction (called again with the same batch on failure).
+    fn write<'a>(&'a self, batch: &'a [Record]) -> SinkFuture<'a>;
 }
 
 /// What a full queue means for traffic.
@@ -83,7 +84,10 @@ pub struct NotLogged;
 /// A record and who waits for it; no record is a flush marker.
 type Item = (Option<Record>, Option<oneshot::Sender<bool>>);
 
-const BATCH: usize = 256;
+const BATCH: usize = 512;
+/// Under `drop`, how long the writer lets a batch gather after its first record: a
+/// commit a record would cost the store more than the requests themselves.
+const LINGER: Duration = Duration::from_millis(10);
 const TRIES: u32 = 3;
 /// One write may take this long before it counts as failed.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -110,7 +114,19 @@ impl RecordQueue {
         let depth_tx = tx.downgrade();
         tokio::spawn(async move {
             let mut items: Vec<Item> = Vec::with_capacity(BATCH);
+            let linger = settings.policy == Policy::Drop;
             while rx.recv_many(&mut items, BATCH).await > 0 {
+                // (`block` needs no wait: its waiters pile up while a commit runs.)
+                let flushing = items.iter().any(|(r, _)| r.is_none());
+                if linger && !flushing && items.len() < BATCH {
+                    tokio::time::sleep(LINGER).await;
+                    while items.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(i) => items.push(i),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 let (records, acks): (Vec<Option<Record>>, Vec<Option<oneshot::Sender<bool>>>) =
                     items.drain(..).unzip();
                 let records: Vec<Record> = records.into_iter().flatten().collect();
@@ -121,7 +137,7 @@ impl RecordQueue {
                         break;
                     }
                     // A store that hangs counts as failing: `block` must answer.
-                    match tokio::time::timeout(WRITE_TIMEOUT, sink.write(records.clone())).await {
+                    match tokio::time::timeout(WRITE_TIMEOUT, sink.write(&records)).await {
                         Ok(Ok(())) => ok = true,
                         Ok(Err(e)) => {
                             tracing::error!(error = %e, records = n, attempt, "request records could not be stored");
@@ -216,13 +232,13 @@ mod tests {
     }
 
     impl RecordSink for SlowStore {
-        fn write(&self, batch: Vec<Record>) -> SinkFuture<'_> {
+        fn write<'a>(&'a self, batch: &'a [Record]) -> SinkFuture<'a> {
             Box::pin(async move {
                 tokio::time::sleep(self.delay).await;
                 if self.down.load(std::sync::atomic::Ordering::SeqCst) {
                     return Err("the store is down".into());
                 }
-                self.kept.lock().unwrap().extend(batch);
+                self.kept.lock().unwrap().extend_from_slice(batch);
                 Ok(())
             })
         }

@@ -21,5 +21,5 @@ pub use config::ServiceConfig;
 pub use demo::{is_demo_store, seed_demo};
 pub use error::{ErrorBody, Result, ServiceError};
 pub use http::{openapi_json, router, HttpOptions};
-pub use secret::{new_id, random_bytes, KEY_PREFIX};
+pub use secret::{new_id, new_ids, random_bytes, KEY_PREFIX};
 pub use service::*;

@@ -23,6 +23,16 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", hex::encode(random_bytes::<6>()))
 }
 
+/// `n` ids as [`new_id`] makes them, from one read of the system's random source
+/// (request records come in batches of hundreds).
+pub fn new_ids(prefix: &str, n: usize) -> Vec<String> {
+    let mut b = vec![0u8; n * 6];
+    getrandom::fill(&mut b).expect("the operating system provides random bytes");
+    b.chunks_exact(6)
+        .map(|c| format!("{prefix}_{}", hex::encode(c)))
+        .collect()
+}
+
 /// A new key for `key_id`: the full token, never stored.
 pub(crate) fn new_token(key_id: &str) -> Zeroizing<String> {
     let secret = Zeroizing::new(random_bytes::<32>());

@@ -900,14 +900,11 @@ pub async fn list_events(c: &mut AnyConnection, limit: i64) -> Result<Vec<Detect
 /// numbered (`$n`) as both backends read them.
 pub async fn insert_traffic(c: &mut AnyConnection, records: &[TrafficRecord]) -> Result<()> {
     const COLUMNS: usize = 12;
-    // PostgreSQL: many rows a statement saves round trips. SQLite runs in process, and
-    // its driver looks each numbered parameter up by name (quadratic in the parameters
-    // of a statement), so one row a statement, prepared once, is the cheaper there.
-    let rows = if c.backend_name().eq_ignore_ascii_case("PostgreSQL") {
-        256
-    } else {
-        1
-    };
+    // Many rows a statement: one round trip to the database (or, for SQLite, to the
+    // driver's thread) for each. SQLite gets anonymous `?` parameters: its driver looks
+    // numbered ones up by name, which is quadratic in a statement's parameters.
+    let postgres = c.backend_name().eq_ignore_ascii_case("PostgreSQL");
+    let rows = if postgres { 256 } else { 64 };
     for chunk in records.chunks(rows) {
         let mut sql = String::from(
             "INSERT INTO traffic (id, at, endpoint, key_id, method, path, status, code, latency_us, request_bytes, verdicts, body) VALUES ",
@@ -921,7 +918,11 @@ pub async fn insert_traffic(c: &mut AnyConnection, records: &[TrafficRecord]) ->
                 if j > 0 {
                     sql.push(',');
                 }
-                sql.push_str(&format!("${}", i * COLUMNS + j + 1));
+                if postgres {
+                    sql.push_str(&format!("${}", i * COLUMNS + j + 1));
+                } else {
+                    sql.push('?');
+                }
             }
             sql.push(')');
         }

@@ -162,26 +162,27 @@ impl moat_gateway::events::EventSink for AppEvents {
 pub(crate) struct AppTraffic(pub App);
 
 impl moat_gateway::traffic::RecordSink for AppTraffic {
-    fn write(
-        &self,
-        batch: Vec<moat_gateway::traffic::Record>,
-    ) -> moat_gateway::events::SinkFuture<'_> {
+    fn write<'a>(
+        &'a self,
+        batch: &'a [moat_gateway::traffic::Record],
+    ) -> moat_gateway::events::SinkFuture<'a> {
         Box::pin(async move {
             let rows = batch
-                .into_iter()
-                .map(|r| moat_domain::TrafficRecord {
-                    id: moat_server::new_id("req"),
+                .iter()
+                .zip(moat_server::new_ids("req", batch.len()))
+                .map(|(r, id)| moat_domain::TrafficRecord {
+                    id,
                     at: moat_domain::format_time(time::OffsetDateTime::from(r.at)),
-                    endpoint: r.endpoint,
-                    key_id: r.key_id,
-                    method: r.method,
-                    path: r.path,
+                    endpoint: r.endpoint.clone(),
+                    key_id: r.key_id.clone(),
+                    method: r.method.clone(),
+                    path: r.path.clone(),
                     status: r.status,
                     code: r.code.map(str::to_owned),
                     latency_us: u64::try_from(r.latency.as_micros()).unwrap_or(u64::MAX),
                     request_bytes: r.request_bytes,
-                    verdicts: r.verdicts,
-                    body: r.body,
+                    verdicts: r.verdicts.clone(),
+                    body: r.body.clone(),
                 })
                 .collect();
             self.0.record_traffic(rows).await.map_err(|e| e.to_string())

@@ -691,15 +691,15 @@ struct MemoryLog {
 }
 
 impl moat_gateway::traffic::RecordSink for MemoryLog {
-    fn write(
-        &self,
-        batch: Vec<moat_gateway::traffic::Record>,
-    ) -> moat_gateway::events::SinkFuture<'_> {
+    fn write<'a>(
+        &'a self,
+        batch: &'a [moat_gateway::traffic::Record],
+    ) -> moat_gateway::events::SinkFuture<'a> {
         Box::pin(async move {
             if self.down.load(std::sync::atomic::Ordering::SeqCst) {
                 return Err("the store is down".into());
             }
-            self.kept.lock().unwrap().extend(batch);
+            self.kept.lock().unwrap().extend_from_slice(batch);
             Ok(())
         })
     }
@@ -773,4 +773,55 @@ async fn every_request_is_logged_redacted_and_block_answers_nothing_unlogged() {
     let (s, _, v) = call(&c, &format!("{gw}/credit/predict"), &[KEY], "{}").await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
     assert_eq!(v["error"]["code"], "log_unavailable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serving_threads_share_one_address_and_drain_on_stop() {
+    let up = upstream().await;
+    let settings: GatewaySettings = toml::from_str(&format!(
+        r#"
+        [[endpoints]]
+        name = "credit"
+        upstream = "{up}/v1"
+        "#
+    ))
+    .expect("toml");
+    let gw = Arc::new(Gateway::new(
+        &settings.validate().expect("valid"),
+        Arc::new(Keys),
+    ));
+    let listeners = moat_gateway::server::bind("127.0.0.1:0", 3).expect("bind");
+    assert_eq!(listeners.len(), 3);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers =
+        moat_gateway::server::Workers::start(listeners, gw.clone(), stopped).expect("start");
+    let base = format!("http://{}", workers.local_addr());
+    // New connections each time, so the kernel spreads them over the threads.
+    let mut calls = Vec::new();
+    for i in 0..60 {
+        let url = format!("{base}/credit/predict?n={i}");
+        calls.push(tokio::spawn(async move {
+            let c: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
+                .pool_max_idle_per_host(0)
+                .build(HttpConnector::new());
+            call(&c, &url, &[KEY], "{}").await
+        }));
+    }
+    for (i, c) in calls.into_iter().enumerate() {
+        let (s, _, v) = c.await.expect("task");
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["path"], format!("/v1/predict?n={i}"));
+    }
+    assert!(gw
+        .metrics
+        .encode()
+        .contains(r#"moat_gateway_requests_total{endpoint="credit",status="200"} 60"#));
+    // Stopping ends every thread; the address then refuses connections.
+    stop.send(true).expect("stop");
+    tokio::time::timeout(Duration::from_secs(5), workers.join())
+        .await
+        .expect("the threads stop")
+        .expect("cleanly");
+    let addr = base.trim_start_matches("http://").to_owned();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
