@@ -9,6 +9,7 @@
 #   cargo install oha
 #   cargo build --release -p moat
 #   bash bench/gateway.sh [path/to/moat] [seconds per run, default 10]
+#   GATEWAY_WORKERS=1 bash bench/gateway.sh …   # moat's serving threads ([gateway] workers)
 set -euo pipefail
 MOAT=${1:-target/release/moat}
 SECS=${2:-10}
@@ -72,6 +73,7 @@ start_moat() { # request-log policy: drop (the default) or off
   cat > moat.toml <<TOML
 [gateway]
 log = { policy = "$1" }
+${GATEWAY_WORKERS:+workers = $GATEWAY_WORKERS}
 
 [[gateway.endpoints]]
 name = "bench"
@@ -137,5 +139,6 @@ for policy in drop off; do
   stop_moat
 done
 echo
-echo "nginx: one worker process; moat: its runtime on all cores. The load generator and the"
+echo "nginx: one worker process; moat: a serving thread a core (GATEWAY_WORKERS=N to change)."
+echo "The load generator and the"
 echo "upstream (another nginx) share the same machine."
