@@ -119,6 +119,19 @@ pub fn bind(addr: &str, workers: usize) -> std::io::Result<Vec<std::net::TcpList
     };
     let workers = workers.max(1);
     let reuse_port = cfg!(any(target_os = "linux", target_os = "android")) && workers > 1;
+    if reuse_port && target.port() != 0 {
+        // Sockets with SO_REUSEPORT share a port with any other such socket of this user:
+        // a second gateway on the same address must fail, not take half the traffic. A
+        // plain socket cannot bind where anyone listens.
+        let probe = Socket::new(
+            Domain::for_address(target),
+            Type::STREAM,
+            Some(Protocol::TCP),
+        )?;
+        #[cfg(unix)]
+        probe.set_reuse_address(true)?;
+        probe.bind(&target.into())?;
+    }
     let first = open(target, reuse_port)?;
     // Port 0 picked a port: the others bind that one.
     let at = first.local_addr()?;
@@ -144,7 +157,8 @@ const DRAIN: Duration = Duration::from_secs(10);
 
 impl Workers {
     /// Starts a thread for each listener (from [`bind`]); they stop accepting when
-    /// `stop` turns true, then finish the requests in flight (up to 10 s).
+    /// `stop` turns true, then wait for the requests being answered to get their
+    /// response heads (up to 10 s; bodies still streaming are cut).
     pub fn start(
         listeners: Vec<std::net::TcpListener>,
         gateway: Arc<Gateway>,
@@ -219,4 +233,24 @@ impl Workers {
 /// Serving threads when none are configured: one a core.
 pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_gateway_on_the_same_address_is_refused() {
+        let first = bind("127.0.0.1:0", 2).expect("bind");
+        let at = first[0].local_addr().expect("addr");
+        assert_eq!(first[1].local_addr().expect("addr"), at);
+        let again = bind(&at.to_string(), 2);
+        assert!(again.is_err(), "a second set of listeners joined the first");
+        assert!(bind(&at.to_string(), 1).is_err());
+        drop(first);
+        assert!(
+            bind(&at.to_string(), 2).is_ok(),
+            "the address is free again"
+        );
+    }
 }
