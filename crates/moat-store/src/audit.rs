@@ -145,31 +145,13 @@ pub async fn insert_leaf(c: &mut AnyConnection, l: &NewLeaf) -> Result<()> {
 /// Rows per multi-row INSERT: well under every backend's parameter limit.
 const ROWS_PER_INSERT: usize = 200;
 
-fn values(rows: usize, cols: usize) -> String {
-    let mut s = String::with_capacity(rows * cols * 6);
-    for r in 0..rows {
-        if r > 0 {
-            s.push(',');
-        }
-        s.push('(');
-        for c in 0..cols {
-            if c > 0 {
-                s.push(',');
-            }
-            s.push_str(&format!("${}", r * cols + c + 1));
-        }
-        s.push(')');
-    }
-    s
-}
-
 /// Appends many leaves (with their tree nodes and details) in few statements: the
 /// batched path of the audit log.
 pub async fn insert_leaves(c: &mut AnyConnection, leaves: &[NewLeaf]) -> Result<()> {
     for chunk in leaves.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO audit_entries (seq, time, leaf, leaf_hash) VALUES {}",
-            values(chunk.len(), 4)
+            crate::values(c, chunk.len(), 4)
         );
         let mut q = sqlx::query(&sql);
         for l in chunk {
@@ -189,7 +171,7 @@ pub async fn insert_leaves(c: &mut AnyConnection, leaves: &[NewLeaf]) -> Result<
     for chunk in nodes.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO audit_nodes (level, idx, hash) VALUES {}",
-            values(chunk.len(), 3)
+            crate::values(c, chunk.len(), 3)
         );
         let mut q = sqlx::query(&sql);
         for (level, idx, hash) in chunk {
@@ -207,7 +189,7 @@ pub async fn insert_leaves(c: &mut AnyConnection, leaves: &[NewLeaf]) -> Result<
     for chunk in details.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO audit_details (seq, salt, body) VALUES {}",
-            values(chunk.len(), 3)
+            crate::values(c, chunk.len(), 3)
         );
         let mut q = sqlx::query(&sql);
         for (seq, (salt, body)) in chunk {

@@ -901,31 +901,14 @@ pub async fn list_events(c: &mut AnyConnection, limit: i64) -> Result<Vec<Detect
 pub async fn insert_traffic(c: &mut AnyConnection, records: &[TrafficRecord]) -> Result<()> {
     const COLUMNS: usize = 12;
     // Many rows a statement: one round trip to the database (or, for SQLite, to the
-    // driver's thread) for each. SQLite gets anonymous `?` parameters: its driver looks
-    // numbered ones up by name, which is quadratic in a statement's parameters.
+    // driver's thread) for each.
     let postgres = c.backend_name().eq_ignore_ascii_case("PostgreSQL");
     let rows = if postgres { 256 } else { 64 };
     for chunk in records.chunks(rows) {
-        let mut sql = String::from(
-            "INSERT INTO traffic (id, at, endpoint, key_id, method, path, status, code, latency_us, request_bytes, verdicts, body) VALUES ",
+        let sql = format!(
+            "INSERT INTO traffic (id, at, endpoint, key_id, method, path, status, code, latency_us, request_bytes, verdicts, body) VALUES {}",
+            crate::values(c, chunk.len(), COLUMNS)
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for j in 0..COLUMNS {
-                if j > 0 {
-                    sql.push(',');
-                }
-                if postgres {
-                    sql.push_str(&format!("${}", i * COLUMNS + j + 1));
-                } else {
-                    sql.push('?');
-                }
-            }
-            sql.push(')');
-        }
         let mut q = sqlx::query(&sql);
         for r in chunk {
             q = q

@@ -204,6 +204,32 @@ async fn ping(c: &mut AnyConnection) -> Result<()> {
     Ok(())
 }
 
+/// The `VALUES` list of a multi-row INSERT: `rows` tuples of `cols` parameters. SQLite
+/// gets anonymous `?` parameters (its driver looks numbered ones up by name, which is
+/// quadratic in a statement's parameters), PostgreSQL numbered ones; both bind in order.
+pub(crate) fn values(c: &sqlx::AnyConnection, rows: usize, cols: usize) -> String {
+    let numbered = c.backend_name().eq_ignore_ascii_case("PostgreSQL");
+    let mut s = String::with_capacity(rows * cols * 6);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for col in 0..cols {
+            if col > 0 {
+                s.push(',');
+            }
+            if numbered {
+                s.push_str(&format!("${}", r * cols + col + 1));
+            } else {
+                s.push('?');
+            }
+        }
+        s.push(')');
+    }
+    s
+}
+
 /// The file path of a `sqlite://PATH?…` URL.
 pub(crate) fn sqlite_path(url: &str) -> &str {
     let rest = url
