@@ -9,7 +9,9 @@ use unicode_normalization::UnicodeNormalization as _;
 /// their last part).
 pub(crate) const MAX_TEXT: usize = 256 << 10;
 
-/// The views of a text that detectors match.
+/// The views of a text that detectors match (the injection check builds only those it
+/// needs; this is the reference it is tested against).
+#[cfg(test)]
 pub(crate) struct Views {
     /// NFKC, invisible characters dropped, look-alikes folded, lowercased.
     pub plain: String,
@@ -21,10 +23,9 @@ pub(crate) struct Views {
     pub reversed: String,
     /// Text hidden in Unicode tag characters (U+E0020–U+E007E), which render as nothing.
     pub tagged: String,
-    /// Payloads decoded from base64, hex, URL or HTML escapes and rot13, each normalised.
+    /// Payloads decoded from base64, hex, URL or HTML escapes, each normalised, and
+    /// `plain` in rot13.
     pub decoded: Vec<(&'static str, String)>,
-    /// Whether invisible or bidi control characters were present.
-    pub had_invisible: bool,
 }
 
 /// Box-drawing and block characters, which frame a text and say nothing: read as
@@ -107,6 +108,28 @@ fn map_chars(s: &str, f: impl Fn(char) -> char) -> String {
 /// Whether three single letters stand in a row (`i g n`, `i.g.n`), the shape
 /// [`join_spaced`] undoes.
 fn has_spaced_letters(s: &str) -> bool {
+    if s.is_ascii() {
+        // Byte by byte: the length of the current token and whether it is a letter
+        // or digit.
+        let (mut run, mut len, mut alnum) = (0, 0usize, false);
+        for &b in s.as_bytes().iter().chain([b' '].iter()) {
+            if matches!(b, b' ' | b'.' | b'_' | b'*') {
+                if len == 1 && alnum {
+                    run += 1;
+                    if run >= 3 {
+                        return true;
+                    }
+                } else {
+                    run = 0;
+                }
+                len = 0;
+            } else {
+                len += 1;
+                alnum = b.is_ascii_alphanumeric();
+            }
+        }
+        return false;
+    }
     let mut run = 0;
     for tok in s.split([' ', '.', '_', '*']) {
         let mut chars = tok.chars();
@@ -155,7 +178,9 @@ fn join_spaced(s: &str) -> String {
     out
 }
 
-fn normalise(s: &str) -> (String, bool) {
+/// NFKC, invisible characters dropped (and whether there were any), look-alikes
+/// folded, lowercased.
+pub(crate) fn normalise(s: &str) -> (String, bool) {
     // ASCII is its own NFKC form and holds no invisible character or look-alike.
     if s.is_ascii() {
         return (s.to_ascii_lowercase(), false);
@@ -185,9 +210,9 @@ fn normalise(s: &str) -> (String, bool) {
     (plain, had_invisible)
 }
 
-/// Every view of `text` (at most [`MAX_TEXT`] bytes of it).
-pub(crate) fn views(text: &str) -> Views {
-    let text = if text.len() > MAX_TEXT {
+/// At most [`MAX_TEXT`] bytes of `text`, cut at a character boundary.
+pub(crate) fn bounded(text: &str) -> &str {
+    if text.len() > MAX_TEXT {
         let mut end = MAX_TEXT;
         while !text.is_char_boundary(end) {
             end -= 1;
@@ -195,61 +220,129 @@ pub(crate) fn views(text: &str) -> Views {
         text.get(..end).unwrap_or_default()
     } else {
         text
+    }
+}
+
+/// Text hidden in Unicode tag characters, lowercased (empty for ASCII text).
+pub(crate) fn tagged(text: &str) -> String {
+    if text.is_ascii() {
+        return String::new();
+    }
+    text.chars()
+        .filter_map(|c| {
+            let v = u32::from(c);
+            (0xE0020..=0xE007E)
+                .contains(&v)
+                .then(|| char::from_u32(v - 0xE0000))
+                .flatten()
+        })
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// Whether [`unleet`] changes a byte of `s` (in blocks without an early exit, which
+/// the compiler turns into vector compares).
+fn has_leet(s: &str) -> bool {
+    let leet = |b: u8| {
+        let d = b.wrapping_sub(b'0');
+        (d < 10 && d != 2 && d != 6)
+            | (b == b'!')
+            | (b == b'|')
+            | (b == b'@')
+            | (b == b'$')
+            | (b == b'+')
     };
-    let (plain, had_invisible) = normalise(text);
-    // Tag characters are not ASCII.
-    let tagged: String = if text.is_ascii() {
-        String::new()
+    s.as_bytes()
+        .chunks(64)
+        .any(|c| c.iter().fold(false, |a, &b| a | leet(b)))
+}
+
+/// `plain` with leetspeak undone; empty where there is none (the view would be
+/// `plain` itself).
+pub(crate) fn unleet_view(plain: &str) -> String {
+    if has_leet(plain) {
+        map_chars(plain, unleet)
     } else {
-        text.chars()
-            .filter_map(|c| {
-                let v = u32::from(c);
-                (0xE0020..=0xE007E)
-                    .contains(&v)
-                    .then(|| char::from_u32(v - 0xE0000))
-                    .flatten()
-            })
-            .collect::<String>()
-            .to_lowercase()
-    };
-    let unleet = map_chars(&plain, unleet);
+        String::new()
+    }
+}
+
+/// `plain` with spaced letters joined; empty where there are none.
+pub(crate) fn joined_view(plain: &str) -> String {
     // Without three single letters in a row there is nothing to join.
-    let joined = if has_spaced_letters(&plain) {
-        join_spaced(&plain)
+    if has_spaced_letters(plain) {
+        join_spaced(plain)
     } else {
         String::new()
-    };
-    let reversed: String = if plain.is_ascii() {
-        let mut b = plain.clone().into_bytes();
+    }
+}
+
+/// `plain` reversed, character by character.
+pub(crate) fn reversed(plain: &str) -> String {
+    if plain.is_ascii() {
+        let mut b = plain.as_bytes().to_vec();
         b.reverse();
         String::from_utf8(b).unwrap_or_default()
     } else {
         plain.chars().rev().collect()
-    };
+    }
+}
+
+/// `s` in rot13.
+pub(crate) fn rot13_of(s: &str) -> String {
+    map_chars(s, rot13)
+}
+
+/// Every view of `text` (at most [`MAX_TEXT`] bytes of it).
+#[cfg(test)]
+pub(crate) fn views(text: &str) -> Views {
+    let text = bounded(text);
+    let plain = normalise(text).0;
     let mut decoded = Vec::new();
     for (how, d) in decodings(text) {
         decoded.push((how, normalise(&d).0));
     }
+    decoded.push(("rot13", rot13_of(&plain)));
     Views {
-        plain,
-        unleet,
-        joined,
-        reversed,
-        tagged,
+        unleet: unleet_view(&plain),
+        joined: joined_view(&plain),
+        reversed: reversed(&plain),
+        tagged: tagged(text),
         decoded,
-        had_invisible,
+        plain,
     }
 }
 
+/// The tokens of `text` between white space, quotes, brackets and backticks that
+/// are at least `min` bytes long; ASCII text byte by byte.
+fn long_tokens(text: &str, min: usize) -> Vec<&str> {
+    let sep = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '(' | ')' | '<' | '>');
+    if !text.is_ascii() {
+        return text.split(sep).filter(|t| t.len() >= min).collect();
+    }
+    let mut out = Vec::new();
+    let mut from = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if sep(char::from(b)) {
+            if i - from >= min {
+                out.extend(text.get(from..i));
+            }
+            from = i + 1;
+        }
+    }
+    if text.len() - from >= min {
+        out.extend(text.get(from..));
+    }
+    out
+}
+
 /// Payloads hidden in encodings: base64 and hex tokens that decode to text, URL and
-/// HTML escapes, and the whole text in rot13.
-fn decodings(text: &str) -> Vec<(&'static str, String)> {
+/// HTML escapes. (The rot13 view is the plain view in rot13: [`rot13_of`].)
+pub(crate) fn decodings(text: &str) -> Vec<(&'static str, String)> {
     use base64::Engine as _;
     let mut out = Vec::new();
-    for tok in text
-        .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '(' | ')' | '<' | '>'))
-    {
-        if tok.len() >= 16 && tok.len() <= 64 << 10 {
+    for tok in long_tokens(text, 16) {
+        if tok.len() <= 64 << 10 {
             let t = tok.trim_end_matches(['.', ',', ';']);
             let b64 = base64::engine::general_purpose::STANDARD
                 .decode(t)
@@ -328,7 +421,6 @@ fn decodings(text: &str) -> Vec<(&'static str, String)> {
         }
         out.push(("html", s));
     }
-    out.push(("rot13", map_chars(text, rot13)));
     out
 }
 
